@@ -1,0 +1,1 @@
+"""config part of the harness."""

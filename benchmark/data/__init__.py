@@ -1,0 +1,1 @@
+"""data part of the harness."""

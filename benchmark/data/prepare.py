@@ -1,0 +1,30 @@
+"""From a dataset name and a seed to a frozen, hashed split on disk (built once, then reused)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmark.config.dataset_spec import SplitOverrides, load_dataset_spec
+from benchmark.data.split import Split, make_split
+from benchmark.data.split_store import save_split
+
+#: default cache of built splits (git-ignored)
+CACHE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "cache"
+
+
+def prepare_split(dataset: str, seed: int, overrides: SplitOverrides | None = None,
+                  cache_dir: Path | None = None) -> tuple[Split, Path]:
+    """Load, filter and split ``dataset``; write it under the cache; return it and its folder.
+
+    The split is always recomputed from the raw files and checked against the stored copy, so a
+    changed raw file or splitter is caught instead of silently reusing stale files.
+    """
+    from benchmark.data.loaders import load_raw
+
+    spec, base = load_dataset_spec(dataset)
+    split_spec = spec.split_spec(seed, overrides)
+    raw = load_raw(spec.loader, **spec.resolved_paths(base))
+    raw = type(raw)(spec.name, raw.interactions, raw.items, raw.users, raw.source)
+    split = make_split(raw, split_spec)
+    folder = (cache_dir or CACHE_DIR) / spec.name / split_spec.key()
+    return save_split(split, folder), folder

@@ -1,0 +1,59 @@
+"""Lazy registries: names map to "module:Class" strings, imported only when a model is built.
+
+Importing ``benchmark`` stays light (no torch, RecBole or transformers); adding a model is one
+class plus one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import BenchError, UnknownNameError
+
+MODELS: dict[str, str] = {
+    "dummy": "benchmark.models.dummy:DummyRecommender",
+    "random": "benchmark.models.dummy:RandomRecommender",
+    "pop": "baselines.pop:Pop",
+    "ease": "baselines.ease:EASE",
+    "itemknn": "baselines.itemknn:ItemKNN",
+    "bpr": "baselines.recbole_models:BPR",
+    "lightgcn": "baselines.recbole_models:LightGCN",
+    "sasrec": "baselines.recbole_models:SASRec",
+    "gru4rec": "baselines.recbole_models:GRU4Rec",
+}
+
+TRACKS: dict[str, str] = {
+    "accuracy": "benchmark.tracks.accuracy:AccuracyTrack",
+}
+
+
+def _load(spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise BenchError(
+            f"cannot import {module_name!r} ({err.name} is not installed)",
+            "run scripts/setup.sh, which installs every model's dependencies",
+        ) from err
+    return getattr(module, attr)
+
+
+def model_class(name: str) -> type:
+    """The Recommender class registered under ``name`` (imports its module now)."""
+    if name not in MODELS:
+        raise UnknownNameError("model", name, MODELS)
+    return _load(MODELS[name])
+
+
+def build_model(name: str, config: dict[str, Any] | None = None, *,
+                workdir: Path | None = None) -> Any:
+    return model_class(name)(config, workdir=workdir, name=name)
+
+
+def track_class(name: str) -> type:
+    if name not in TRACKS:
+        raise UnknownNameError("track", name, TRACKS)
+    return _load(TRACKS[name])

@@ -1,0 +1,1 @@
+"""report part of the harness."""

@@ -1,0 +1,136 @@
+"""The local executor: every (dataset x seed x model) job of a suite, one run folder each.
+
+A job whose folder is complete is skipped (resume); a job that fails writes error.json and the
+suite goes on. Every split is built once per (dataset, seed) and shared by all models.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.config.suite import SuiteSpec
+from benchmark.runner import store
+from benchmark.runner.env import collect_env
+from benchmark.runner.memory import PeakMemory
+
+log = logging.getLogger("recbench")
+
+
+@dataclass
+class JobOutcome:
+    key: store.RunKey
+    folder: Path
+    status: str  # "done", "skipped" (already complete), "failed"
+    error: str = ""
+
+
+@dataclass
+class SuiteOutcome:
+    jobs: list[JobOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[JobOutcome]:
+        return [j for j in self.jobs if j.status == "failed"]
+
+
+def preflight(suite: SuiteSpec) -> None:
+    """Check every model's params against its Config before anything trains."""
+    from benchmark.models.base import build_config
+    from benchmark.registry import model_class
+
+    for m in suite.models:
+        build_config(model_class(m.name).Config, dict(m.params), f"suite model {m.key!r}")
+
+
+def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None,
+              only: list[str] | None = None, progress: bool = True,
+              cache_dir: Path | None = None) -> SuiteOutcome:
+    from benchmark.data.prepare import prepare_split
+    from benchmark.registry import UnknownNameError
+
+    models = suite.models
+    if only:
+        keys = [m.key for m in models]
+        for name in only:
+            if name not in keys:
+                raise UnknownNameError("model in this suite", name, keys)
+        models = [m for m in models if m.key in only]
+    preflight(suite)
+    seeds = seeds or suite.seeds
+    outcome = SuiteOutcome()
+    env = collect_env()
+    for d in suite.datasets:
+        for seed in seeds:
+            pending = [m for m in models if not store.is_complete(
+                store.RunKey(suite.name, d.name, m.key, seed).folder(out_dir))]
+            for m in models:
+                if m not in pending:
+                    key = store.RunKey(suite.name, d.name, m.key, seed)
+                    outcome.jobs.append(JobOutcome(key, key.folder(out_dir), "skipped"))
+                    log.info("skip %s/%s seed %d: already complete", d.name, m.key, seed)
+            if not pending:
+                continue
+            split, split_dir = prepare_split(d.name, seed, d.split, cache_dir)
+            for m in pending:
+                key = store.RunKey(suite.name, d.name, m.key, seed)
+                outcome.jobs.append(run_job(suite, key, m, d, split, split_dir, out_dir, env,
+                                            progress))
+    return outcome
+
+
+def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
+            progress) -> JobOutcome:
+    from benchmark.registry import build_model, track_class
+
+    folder = key.folder(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "schema_version": store.SCHEMA_VERSION,
+        "suite": suite.name,
+        "model": {"name": entry.name, "label": entry.key, "params": entry.params},
+        "dataset": dataset_entry.model_dump(),
+        "seed": key.seed,
+        "split": {**split.describe(), "folder": str(split_dir)},
+        "tracks": list(suite.tracks),
+        "accuracy": suite.accuracy.model_dump(),
+    }
+    log.info("run %s/%s seed %d", key.dataset, key.model, key.seed)
+    try:
+        model = build_model(entry.name, entry.params, workdir=folder / "model")
+        config["model"].update(model.describe())
+        with PeakMemory() as mem_fit:
+            t0 = time.perf_counter()
+            model.fit(split.train, split.valid, seed=key.seed)
+            fit_seconds = time.perf_counter() - t0
+        rows, per_user, info = [], {}, {}
+        inference_s, calls = 0.0, 0
+        with PeakMemory() as mem_eval:
+            for track_name in suite.tracks:
+                track = track_class(track_name)(getattr(suite, track_name), split_dir, progress)
+                result = track.evaluate(model, split, dataset_entry.max_eval_users)
+                rows += [r.to_dict() for r in result.rows]
+                per_user.update(result.per_user)
+                info.update(result.info)
+                inference_s += result.inference_seconds
+                calls += result.inference_calls
+        metrics = {"suite": suite.name, "model": entry.key, "dataset": key.dataset,
+                   "seed": key.seed, "split": split.describe(), "rows": rows, "info": info}
+        efficiency = {"fit_seconds": fit_seconds, "inference_seconds": inference_s,
+                      "inference_calls": calls, "peak_rss_mb_fit": mem_fit.peak_mb,
+                      "peak_rss_mb_eval": mem_eval.peak_mb,
+                      "n_parameters": model.num_parameters()}
+        store.write_run(folder, config=config, metrics=metrics, per_user=per_user,
+                        efficiency=efficiency, samples=[], env=env)
+        return JobOutcome(key, folder, "done")
+    except Exception as err:  # a failing model must not stop the suite
+        from benchmark.errors import BenchError
+
+        message = str(err) if isinstance(err, BenchError) else f"{type(err).__name__}: {err}"
+        store.write_error(folder, config=config, error={
+            "type": type(err).__name__, "message": message, "traceback": traceback.format_exc()})
+        log.error("%s/%s seed %d failed: %s", key.dataset, key.model, key.seed, message)
+        return JobOutcome(key, folder, "failed", message)

@@ -1,0 +1,1 @@
+"""tracks part of the harness."""

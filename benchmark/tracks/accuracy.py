@@ -1,0 +1,182 @@
+"""The accuracy track: top-k metrics under full and sampled ranking, AUC/GAUC pointwise.
+
+- full: every item is a candidate except the user's train and valid items; truth = the user's
+  positive test items (users without any are skipped and counted).
+- sampled: the test positives plus ``sampled_negatives`` items the user never interacted with,
+  drawn once per seed and frozen to a file whose sha256 is recorded.
+- pointwise: every test pair, labelled like (rating >= threshold) or dislike, scored by the
+  model; AUC over all pairs, GAUC over users having both labels.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.config.suite import AccuracySettings
+from benchmark.data.split import Split
+from benchmark.errors import ModelOutputError
+from benchmark.metrics.pointwise import auc, gauc
+from benchmark.metrics.ranking import ranking_metrics
+from benchmark.metrics.sampled import draw_negatives, load_negatives, save_negatives
+from benchmark.metrics.topk import topk_from_scores
+from benchmark.models.base import Recommender
+from benchmark.tracks.base import MetricRow, TrackResult
+
+RANKING_METRICS = ("hit", "ndcg", "mrr", "recall", "precision")
+
+
+def _per_user_items(frame, users: np.ndarray) -> list[np.ndarray]:
+    """Items of each requested user in ``frame`` (sorted, unique)."""
+    order = np.argsort(frame["user"].to_numpy(), kind="stable")
+    u = frame["user"].to_numpy()[order]
+    it = frame["item"].to_numpy()[order]
+    lo = np.searchsorted(u, users, side="left")
+    hi = np.searchsorted(u, users, side="right")
+    return [np.unique(it[a:b]) for a, b in zip(lo, hi)]
+
+
+def check_scores(scores: np.ndarray, model: str, expected_shape: tuple[int, ...]) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != expected_shape:
+        raise ModelOutputError(f"model {model!r} returned scores of shape {scores.shape}, "
+                               f"expected {expected_shape}", "fix the model's score/score_all")
+    bad = int(np.isnan(scores).sum())
+    if bad:
+        raise ModelOutputError(f"model {model!r} returned {bad} NaN score(s)",
+                               "check the model for diverged training (lower the learning rate) "
+                               "or missing embeddings")
+    return scores
+
+
+class AccuracyTrack:
+    name = "accuracy"
+
+    def __init__(self, settings: AccuracySettings, work_dir: Path, progress=None) -> None:
+        self.s = settings
+        self.work_dir = Path(work_dir)  # where frozen negatives live (shared by all models)
+        self.progress = progress
+
+    def eval_users(self, split: Split, max_users: int | None) -> np.ndarray:
+        """Test users with at least one positive test item (a seeded subset if capped)."""
+        users = np.unique(split.test.positive_frame()["user"].to_numpy())
+        if max_users is not None and len(users) > max_users:
+            rng = np.random.default_rng(split.spec.seed)
+            users = np.sort(rng.choice(users, size=max_users, replace=False))
+        return users
+
+    def evaluate(self, model: Recommender, split: Split, max_users: int | None = None) -> TrackResult:
+        result = TrackResult()
+        users = self.eval_users(split, max_users)
+        truth = _per_user_items(split.test.positive_frame(), users)
+        for protocol in self.s.protocols:
+            if protocol == "full":
+                self._full(model, split, users, truth, result)
+            elif protocol == "sampled":
+                self._sampled(model, split, users, truth, result)
+            elif protocol == "pointwise":
+                self._pointwise(model, split, users, result)
+        return result
+
+    def _timed(self, result: TrackResult, fn, *args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        result.inference_seconds += time.perf_counter() - t0
+        result.inference_calls += 1
+        return out
+
+    def _add_ranking(self, result: TrackResult, protocol: str, users, topk, truth) -> None:
+        values = ranking_metrics(topk, truth, self.s.ks, RANKING_METRICS)
+        result.per_user[f"accuracy/{protocol}/users"] = users.astype(np.int64)
+        for key, per_user in values.items():
+            metric, k = key.split("@")
+            result.per_user[f"accuracy/{protocol}/{key}"] = per_user
+            result.rows.append(MetricRow("accuracy", protocol, metric, int(k),
+                                         float(per_user.mean()), len(per_user)))
+
+    def _full(self, model, split, users, truth, result) -> None:
+        seen = _per_user_items(split.train.frame, users)
+        seen_valid = _per_user_items(split.valid.frame, users)
+        kmax = max(self.s.ks)
+        topk = np.full((len(users), kmax), -1, dtype=np.int64)
+        batch = self.s.user_batch
+        bar = self._bar(len(users), f"{model.name}: full ranking")
+        for start in range(0, len(users), batch):
+            block = users[start:start + batch]
+            scores = self._timed(result, model.score_all, block)
+            scores = check_scores(scores, model.name, (len(block), split.n_items)).copy()
+            for row in range(len(block)):
+                scores[row, seen[start + row]] = -np.inf
+                scores[row, seen_valid[start + row]] = -np.inf
+            topk[start:start + len(block)] = topk_from_scores(scores, kmax, invalid=-np.inf)
+            bar.update(len(block))
+        bar.close()
+        self._add_ranking(result, "full", users, topk, truth)
+
+    def negatives(self, split: Split, users: np.ndarray) -> tuple[np.ndarray, str, Path]:
+        """Frozen negatives for these users: drawn once per (split, n) and reused by every model."""
+        path = self.work_dir / f"negatives_{split.hash[:16]}_n{self.s.sampled_negatives}.tsv"
+        if not path.is_file():
+            every = split.train.concat(split.valid).concat(split.test).frame
+            all_users = np.unique(split.test.positive_frame()["user"].to_numpy())
+            seen = _per_user_items(every, all_users)
+            neg = draw_negatives(split.n_items, all_users, seen, self.s.sampled_negatives,
+                                 split.spec.seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_negatives(path, all_users, neg)
+        stored_users, neg = load_negatives(path)
+        digest = _sha256(path)
+        index = np.searchsorted(stored_users, users)
+        return neg[index], digest, path
+
+    def _sampled(self, model, split, users, truth, result) -> None:
+        neg, digest, path = self.negatives(split, users)
+        result.info["sampled_negatives_file"] = str(path)
+        result.info["sampled_negatives_sha256"] = digest
+        kmax = max(self.s.ks)
+        topk = np.full((len(users), kmax), -1, dtype=np.int64)
+        bar = self._bar(len(users), f"{model.name}: sampled ranking")
+        batch = max(1, self.s.user_batch // 4)
+        for start in range(0, len(users), batch):
+            rows = range(start, min(start + batch, len(users)))
+            cands = [np.concatenate([truth[r], neg[r]]) for r in rows]
+            pair_u = np.concatenate([np.full(len(c), users[r]) for r, c in zip(rows, cands)])
+            pair_i = np.concatenate(cands)
+            scores = self._timed(result, model.score, pair_u, pair_i)
+            scores = check_scores(scores, model.name, (len(pair_u),))
+            offset = 0
+            for r, c in zip(rows, cands):
+                order = topk_from_scores(scores[None, offset:offset + len(c)], kmax)[0]
+                topk[r, : len(order)] = c[order]
+                offset += len(c)
+            bar.update(len(cands))
+        bar.close()
+        self._add_ranking(result, "sampled", users, topk, truth)
+
+    def _pointwise(self, model, split, users, result) -> None:
+        f = split.test.frame
+        f = f[np.isin(f["user"].to_numpy(), users)]
+        u = f["user"].to_numpy().astype(np.int64)
+        it = f["item"].to_numpy().astype(np.int64)
+        labels = split.test.liked()[np.isin(split.test.frame["user"].to_numpy(), users)]
+        scores = check_scores(self._timed(result, model.score, u, it), model.name, (len(u),))
+        result.rows.append(MetricRow("accuracy", "pointwise", "auc", None,
+                                     auc(labels, scores), len(u)))
+        value, g_users, per_user = gauc(u, labels, scores)
+        result.rows.append(MetricRow("accuracy", "pointwise", "gauc", None, value, len(g_users)))
+        result.per_user["accuracy/pointwise/users"] = np.asarray(g_users, dtype=np.int64)
+        result.per_user["accuracy/pointwise/gauc"] = np.asarray(per_user, dtype=np.float64)
+
+    def _bar(self, total: int, desc: str):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit="user", leave=False,
+                    disable=self.progress is False, mininterval=0.5)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

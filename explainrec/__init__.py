@@ -1,0 +1,1 @@
+"""ExplainRec: placeholder until its own issue; see DESIGN.md."""

@@ -1,0 +1,91 @@
+import pytest
+
+from benchmark.config.suite import load_suite
+from benchmark.errors import ConfigError, UnknownNameError
+from benchmark.models.base import build_config
+from benchmark.runner.runner import preflight
+
+GOOD = """
+name = "t"
+seeds = [0, 1]
+[[datasets]]
+name = "ml-100k"
+[[models]]
+name = "pop"
+[accuracy]
+ks = [10, 5, 10]
+"""
+
+
+def write(tmp_path, text):
+    p = tmp_path / "suite.toml"
+    p.write_text(text)
+    return p
+
+
+def test_good_suite_loads_with_defaults(tmp_path):
+    s = load_suite(write(tmp_path, GOOD))
+    assert s.seeds == [0, 1]
+    assert s.accuracy.ks == [5, 10]  # sorted, deduplicated
+    assert s.accuracy.protocols == ["full", "sampled", "pointwise"]
+
+
+def test_unknown_key_names_file_and_key(tmp_path):
+    p = write(tmp_path, GOOD.replace("seeds = [0, 1]", "seeds = [0]\nsedes = [1]"))
+    with pytest.raises(ConfigError) as e:
+        load_suite(p)
+    assert str(p) in e.value.what and "unknown key 'sedes'" in e.value.what
+
+
+def test_wrong_type_names_key_and_value(tmp_path):
+    with pytest.raises(ConfigError, match=r"key 'accuracy.sampled_negatives'.*'many'"):
+        load_suite(write(tmp_path, GOOD + 'sampled_negatives = "many"\n'))
+
+
+def test_unknown_model_suggests_close_name(tmp_path):
+    with pytest.raises(ConfigError) as e:
+        load_suite(write(tmp_path, GOOD.replace('name = "pop"', 'name = "lightgnc"')))
+    assert "unknown model 'lightgnc'" in e.value.what
+    assert "did you mean 'lightgcn'" in e.value.fix
+
+
+def test_unknown_dataset_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="unknown dataset 'ml-100"):
+        load_suite(write(tmp_path, GOOD.replace('name = "ml-100k"', 'name = "ml-100"')))
+
+
+def test_malformed_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_suite(write(tmp_path, "name = \n"))
+    with pytest.raises(ConfigError, match="not found"):
+        load_suite(tmp_path / "nope.toml")
+
+
+def test_duplicate_model_labels_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="appear twice"):
+        load_suite(write(tmp_path, GOOD + '[[models]]\nname = "pop"\n'))
+
+
+def test_model_params_checked_before_training(tmp_path):
+    text = GOOD.replace('name = "pop"', 'name = "ease"\nparams = { l3 = 1.0 }')
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) 'l3' \(did you mean 'l2'\?\)"):
+        preflight(load_suite(write(tmp_path, text)))
+    text = GOOD.replace('name = "pop"', 'name = "ease"\nparams = { l2 = "big" }')
+    with pytest.raises(ConfigError, match="expected float"):
+        preflight(load_suite(write(tmp_path, text)))
+
+
+def test_build_config_accepts_int_for_float_but_not_bool():
+    from baselines.ease import EASEConfig
+
+    assert build_config(EASEConfig, {"l2": 10}, "m").l2 == 10.0
+    with pytest.raises(ConfigError):
+        build_config(EASEConfig, {"l2": True}, "m")
+
+
+def test_registry_unknown_name_lists_known():
+    from benchmark.registry import build_model
+
+    with pytest.raises(UnknownNameError) as e:
+        build_model("bprr")
+    assert "did you mean 'bpr'" in e.value.fix
