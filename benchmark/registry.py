@@ -49,8 +49,9 @@ def model_class(name: str) -> type:
 
 
 def build_model(name: str, config: dict[str, Any] | None = None, *,
-                workdir: Path | None = None) -> Any:
-    return model_class(name)(config, workdir=workdir, name=name)
+                workdir: Path | None = None, label: str | None = None) -> Any:
+    """Build a registered model; ``label`` is its display name (defaults to ``name``)."""
+    return model_class(name)(config, workdir=workdir, name=label or name)
 
 
 def track_class(name: str) -> type:

@@ -100,7 +100,7 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
     }
     log.info("run %s/%s seed %d", key.dataset, key.model, key.seed)
     try:
-        model = build_model(entry.name, entry.params, workdir=folder / "model")
+        model = build_model(entry.name, entry.params, workdir=folder / "model", label=entry.key)
         config["model"].update(model.describe())
         with PeakMemory() as mem_fit:
             t0 = time.perf_counter()
