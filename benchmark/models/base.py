@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +19,7 @@ from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     RANK = "rank"
     SCORE = "score"
     EXPLAIN = "explain"
