@@ -33,8 +33,12 @@ class DatasetSpec(Strict):
     name: str
     loader: Literal["ml-100k", "ml-1m", "ml-25m", "amazon"]
     description: str = ""
-    #: loader keyword arguments (path, reviews_path, meta_path), relative to the datasets folder
+    #: loader path arguments (path, reviews_path, meta_path), relative to the datasets folder
     paths: dict[str, str] = {}
+    #: other loader arguments, passed as they are (e.g. Amazon's version = "2014")
+    options: dict[str, str] = {}
+    #: where a user gets the raw files (shown when they are missing)
+    download: str = ""
     like_threshold: float = 4.0
     positives: Literal["all", "liked"] = "all"
     split: SplitSettings = SplitSettings()
@@ -53,6 +57,21 @@ class DatasetSpec(Strict):
 
     def resolved_paths(self, base: Path) -> dict[str, Path]:
         return {k: (base / v).resolve() for k, v in self.paths.items()}
+
+    def loader_args(self, base: Path) -> dict[str, object]:
+        return {**self.resolved_paths(base), **self.options}
+
+    def check_files(self, base: Path) -> None:
+        """Fail fast, before any training, when a raw file or folder is missing."""
+        from benchmark.errors import DataError
+
+        for key, path in self.resolved_paths(base).items():
+            if not path.exists():
+                where = f"download it from {self.download} and " if self.download else ""
+                raise DataError(
+                    f"dataset {self.name!r}: {key} {path} not found",
+                    f"{where}put it at {path} (or change '{key}' in datasets/{self.name}.toml)",
+                )
 
 
 def known_datasets(folder: Path = DATASET_DIR) -> list[str]:

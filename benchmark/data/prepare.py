@@ -23,7 +23,8 @@ def prepare_split(dataset: str, seed: int, overrides: SplitOverrides | None = No
 
     spec, base = load_dataset_spec(dataset)
     split_spec = spec.split_spec(seed, overrides)
-    raw = load_raw(spec.loader, **spec.resolved_paths(base))
+    spec.check_files(base)
+    raw = load_raw(spec.loader, **spec.loader_args(base))
     raw = type(raw)(spec.name, raw.interactions, raw.items, raw.users, raw.source)
     split = make_split(raw, split_spec)
     folder = (cache_dir or CACHE_DIR) / spec.name / split_spec.key()

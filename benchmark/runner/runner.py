@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.config.suite import SuiteSpec
+from benchmark.errors import BenchError
 from benchmark.runner import store
 from benchmark.runner.env import collect_env
 from benchmark.runner.memory import PeakMemory
@@ -38,10 +39,14 @@ class SuiteOutcome:
 
 
 def preflight(suite: SuiteSpec) -> None:
-    """Check every model's params against its Config before anything trains."""
+    """Check data files and every model's params before anything trains."""
+    from benchmark.config.dataset_spec import load_dataset_spec
     from benchmark.models.base import build_config
     from benchmark.registry import model_class
 
+    for d in suite.datasets:
+        spec, base = load_dataset_spec(d.name)
+        spec.check_files(base)
     for m in suite.models:
         build_config(model_class(m.name).Config, dict(m.params), f"suite model {m.key!r}")
 
@@ -74,7 +79,16 @@ def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None
                     log.info("skip %s/%s seed %d: already complete", d.name, m.key, seed)
             if not pending:
                 continue
-            split, split_dir = prepare_split(d.name, seed, d.split, cache_dir)
+            try:
+                split, split_dir = prepare_split(d.name, seed, d.split, cache_dir)
+            except BenchError as err:  # bad data: record it for each job, go on with the rest
+                for m in pending:
+                    key = store.RunKey(suite.name, d.name, m.key, seed)
+                    store.write_error(key.folder(out_dir), config={"dataset": d.name},
+                                      error={"type": type(err).__name__, "message": str(err)})
+                    outcome.jobs.append(JobOutcome(key, key.folder(out_dir), "failed", str(err)))
+                log.error("dataset %s seed %d: %s", d.name, seed, err)
+                continue
             for m in pending:
                 key = store.RunKey(suite.name, d.name, m.key, seed)
                 outcome.jobs.append(run_job(suite, key, m, d, split, split_dir, out_dir, env,
@@ -127,8 +141,6 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
                         efficiency=efficiency, samples=[], env=env)
         return JobOutcome(key, folder, "done")
     except Exception as err:  # a failing model must not stop the suite
-        from benchmark.errors import BenchError
-
         message = str(err) if isinstance(err, BenchError) else f"{type(err).__name__}: {err}"
         store.write_error(folder, config=config, error={
             "type": type(err).__name__, "message": message, "traceback": traceback.format_exc()})

@@ -89,3 +89,29 @@ def test_registry_unknown_name_lists_known():
     with pytest.raises(UnknownNameError) as e:
         build_model("bprr")
     assert "did you mean 'bpr'" in e.value.fix
+
+
+def test_every_shipped_dataset_and_suite_file_validates():
+    from pathlib import Path
+
+    from benchmark.config.dataset_spec import known_datasets, load_dataset_spec
+
+    root = Path(__file__).resolve().parents[2]
+    assert {"ml-100k", "ml-1m", "ml-25m", "amazon-movies", "amazon-books"} <= set(known_datasets())
+    for name in known_datasets():
+        spec, _ = load_dataset_spec(name)
+        assert spec.name == name
+    for suite in (root / "suites").glob("*.toml"):
+        load_suite(suite)
+
+
+def test_missing_raw_files_fail_before_training(tmp_path):
+    from benchmark.config.dataset_spec import DATASET_DIR
+    from benchmark.errors import DataError
+
+    if (DATASET_DIR / "raw" / "ml-1m").exists():
+        pytest.skip("ml-1m is present on this machine")
+    p = write(tmp_path, GOOD.replace('name = "ml-100k"', 'name = "ml-1m"'))
+    with pytest.raises(DataError) as e:
+        preflight(load_suite(p))
+    assert "raw/ml-1m" in e.value.what and "ml-1m.zip" in e.value.fix
