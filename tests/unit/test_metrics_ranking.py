@@ -8,7 +8,14 @@ import warnings
 import numpy as np
 import pytest
 
-from benchmark.metrics.ranking import METRIC_NAMES, hit_matrix, parse_metric, ranking_metrics
+from benchmark.metrics import ranking
+from benchmark.metrics.ranking import (
+    METRIC_NAMES,
+    hit_matrix,
+    member_of_rows,
+    parse_metric,
+    ranking_metrics,
+)
 
 LOG3 = math.log2(3)
 
@@ -207,8 +214,16 @@ def _reference(topk: np.ndarray, truth: list[np.ndarray], k: int) -> dict[str, n
     return out
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_matches_plain_loop_with_gaps_and_short_lists(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "table_cells", "min_per_block"), [
+    (0, 1 << 22, 1000),  # the defaults: one bitmap for all rows
+    (1, 1 << 22, 1000),
+    (2, 3000, 1),        # a bitmap per ~10 rows: many blocks
+    (3, 1 << 22, 10**9),  # binary search instead of the bitmap
+])
+def test_matches_plain_loop_with_gaps_and_short_lists(
+        seed: int, table_cells: int, min_per_block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranking, "_TABLE_CELLS", table_cells)
+    monkeypatch.setattr(ranking, "_MIN_QUERIES_PER_BLOCK", min_per_block)
     ks = (1, 3, 10, 50, 80)
     topk, truth = _random_run(seed, interior_gaps=True)
     got = ranking_metrics(topk, truth, ks)
@@ -248,3 +263,20 @@ def test_matches_ranx_per_user(seed: int) -> None:
                                        err_msg=f"{m}@{k}")
         hits = np.array([per_query[f"hits@{k}"][q] for q in users])
         np.testing.assert_allclose(got[f"precision@{k}"] * k, hits, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("table_cells", "min_per_block"), [
+    (1 << 22, 1000),  # defaults here: a bitmap of all rows at once
+    (64, 1),          # a bitmap per two rows: many blocks
+    (1 << 22, 10**9),  # forced binary search
+])
+def test_member_of_rows_agrees_with_isin(table_cells: int, min_per_block: int) -> None:
+    rng = np.random.default_rng(5)
+    n_rows, base = 37, 30
+    keys = np.unique(rng.integers(0, n_rows, 200) * base + rng.integers(0, base, 200))
+    queries = np.arange(n_rows)[:, None] * base + rng.integers(0, base, (n_rows, 12))
+    got = member_of_rows(keys, queries, base, table_cells=table_cells,
+                         min_queries_per_block=min_per_block)
+    expected = np.isin(queries, keys)
+    assert expected.any() and not expected.all()
+    np.testing.assert_array_equal(got, expected)
