@@ -32,7 +32,7 @@ def print_summary(suite, out: Path, outcome) -> None:
         for job in jobs:
             if job.status == "failed":
                 table.add_row(job.key.model, str(job.key.seed), *[""] * len(HEADLINE), "",
-                              f"[red]failed[/red]: {job.error[:60]}")
+                              "[red]failed[/red] (below)")
                 continue
             m = store.read_metrics(job.folder)
             s = m["split"]
@@ -50,3 +50,8 @@ def print_summary(suite, out: Path, outcome) -> None:
                          f"positives + {suite.accuracy.sampled_negatives} frozen negatives; "
                          f"pointwise = labelled test pairs. Results: {out}")
         console.print(table)
+    failed = [j for j in outcome.jobs if j.status == "failed"]
+    for job in failed:
+        console.print(f"[red]failed[/red] {job.key.dataset}/{job.key.model} seed {job.key.seed}: "
+                      f"{job.error}\n  details: {job.folder / 'error.json'}", markup=True,
+                      highlight=False)
