@@ -1,0 +1,1 @@
+"""compat part of the harness."""

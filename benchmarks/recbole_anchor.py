@@ -1,0 +1,113 @@
+"""Anchor: BPR on MovieLens-100K through the adapter, beside RecBole's published quick-start run.
+
+Split: random 80/10/10 per user (the harness's ``SplitSpec(strategy="random")``, RecBole's
+``RS [0.8,0.1,0.1]`` grouped by user), every interaction positive. Model: RecBole's defaults
+(embedding 64, Adam lr 0.001, batch 2048, early stopping after 10 evaluations without a better
+valid MRR@10, at most 300 epochs). Evaluation: the harness's full ranking of the test part, each
+user's train + valid items excluded. The split and the seeds are ours, so the numbers should be
+close to RecBole's, not equal.
+
+Reference: RecBole README, "Quick-Start" (``python run_recbole.py``: BPR on ml-100k), test result
+recall@10 0.2368, mrr@10 0.4519, ndcg@10 0.2768, hit@10 0.7614, precision@10 0.1901
+(https://github.com/RUCAIBox/RecBole#quick-start).
+
+``--recbole-alone`` also runs RecBole 1.2.1's own quick-start pipeline (its own RS split of its
+ml-100k files, its evaluator) in a scratch folder: the same-version reference, which separates
+"adapter vs RecBole" from "RecBole 1.2.1 today vs the README's older run".
+
+    .venv/bin/python benchmarks/recbole_anchor.py [--recbole-alone]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmark.data.loaders import load_raw  # noqa: E402
+from benchmark.data.split import SplitSpec, make_split  # noqa: E402
+from benchmark.metrics.ranking import ranking_metrics  # noqa: E402
+from benchmark.metrics.topk import topk_from_scores  # noqa: E402
+from benchmark.registry import build_model  # noqa: E402
+
+README = {"recall": 0.2368, "mrr": 0.4519, "ndcg": 0.2768, "hit": 0.7614, "precision": 0.1901}
+
+
+def recbole_alone(seed: int, folder: Path) -> dict:
+    """RecBole's quick start (run_recbole's steps) on its own ml-100k, inside ``folder``."""
+    from benchmark.compat import recbole_shims
+
+    recbole_shims.apply()
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.utils import get_model, get_trainer, init_seed
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cwd, argv = os.getcwd(), sys.argv
+    os.chdir(folder)  # RecBole writes log_tensorboard/ and saved/ into the cwd
+    sys.argv = argv[:1]  # and reads its settings from the command line
+    try:
+        config = Config(model="BPR", dataset="ml-100k", config_dict={
+            "seed": seed, "gpu_id": "", "use_gpu": False, "show_progress": False})
+        init_seed(seed, True)
+        train_data, valid_data, test_data = data_preparation(config, create_dataset(config))
+        init_seed(seed, True)
+        model = get_model("BPR")(config, train_data._dataset)
+        trainer = get_trainer(config["MODEL_TYPE"], "BPR")(config, model)
+        trainer.fit(train_data, valid_data, saved=True)
+        result = trainer.evaluate(test_data, load_best_model=True)
+        print(f"RecBole alone trained {len(trainer.train_loss_dict)} epochs")
+        return {k.split("@")[0]: float(v) for k, v in result.items()}
+    finally:
+        os.chdir(cwd)
+        sys.argv = argv
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=2020, help="training seed (RecBole's default)")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--recbole-alone", action="store_true")
+    args = parser.parse_args()
+
+    spec = SplitSpec(strategy="random", ratios=(0.8, 0.1, 0.1), seed=args.split_seed,
+                     positives="all")
+    split = make_split(load_raw("ml-100k"), spec)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="recbole-anchor-"))
+    model = build_model("bpr", {"device": "cpu"}, workdir=workdir)  # RecBole's defaults
+    start = time.perf_counter()
+    model.fit(split.train, split.valid, seed=args.seed)
+    seconds = time.perf_counter() - start
+
+    test = split.test.positive_frame()
+    users = np.unique(test["user"].to_numpy())
+    scores = model.score_all(users)
+    scores[split.train.concat(split.valid).csr()[users].nonzero()] = -np.inf
+    truth = [test["item"].to_numpy()[test["user"].to_numpy() == u] for u in users]
+    topk = topk_from_scores(scores, 10, invalid=-np.inf)
+    ours = {k.split("@")[0]: v.mean() for k, v in ranking_metrics(topk, truth, [10]).items()}
+
+    alone = recbole_alone(args.seed, workdir / "recbole-alone") if args.recbole_alone else {}
+    summary = model.fit_summary
+    print(f"split {spec.key()}: {len(split.train)}/{len(split.valid)}/{len(split.test)} rows, "
+          f"{split.n_users} users, {split.n_items} items; {len(users)} test users")
+    print(f"BPR trained {summary['epochs']} epochs in {seconds:.0f} s (best valid "
+          f"{summary['valid_metric']} {summary['best_valid']:.4f}); run folder {workdir}")
+    extra = f"{'RecBole 1.2.1 alone':>21}" if alone else ""
+    print(f"\n{'metric':<14}{'ours':>8}{'RecBole README':>16}{'delta':>9}{extra}")
+    for name in ("recall", "ndcg", "hit", "mrr", "precision"):
+        extra = f"{alone[name]:>21.4f}" if alone else ""
+        print(f"{name + '@10':<14}{ours[name]:>8.4f}{README[name]:>16.4f}"
+              f"{ours[name] - README[name]:>+9.4f}{extra}")
+
+
+if __name__ == "__main__":
+    main()
