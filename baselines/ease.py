@@ -72,7 +72,5 @@ class EASE(Recommender):
     def score_all(self, users: np.ndarray) -> np.ndarray:
         return np.asarray(self.x[np.asarray(users, dtype=np.int64)] @ self.b)
 
-    def describe(self) -> dict:
-        d = super().describe()
-        d["chosen_l2"] = getattr(self, "chosen_l2", None)
-        return d
+    def fit_info(self) -> dict:
+        return {"chosen_l2": self.chosen_l2}

@@ -59,7 +59,7 @@ class RecBoleConfig:
     valid_metric: str = "MRR@10"
     weight_decay: float = 0.0
     device: str = "auto"  # "auto" | "cpu" | "cuda"
-    show_progress: bool = False  # RecBole's tqdm bars
+    show_progress: bool = True  # RecBole's tqdm bars (one per epoch)
 
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
@@ -293,6 +293,10 @@ class RecBoleRecommender(Recommender):
         import torch
 
         return {self.model.USER_ID: torch.from_numpy(self._user_index[users])}
+
+    def fit_info(self) -> dict[str, Any]:
+        return {k: (float(v) if isinstance(v, np.floating) else v)
+                for k, v in getattr(self, "fit_summary", {}).items()}
 
     def num_parameters(self) -> int:
         model = getattr(self, "model", None)

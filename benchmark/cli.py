@@ -86,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+    # our own progress at INFO; other libraries' loggers (RecBole logs to the root logger) only
+    # from WARNING, unless --debug
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("recbench").setLevel(logging.DEBUG if args.debug else logging.INFO)
     try:
         return args.func(args)
     except BenchError as err:

@@ -165,6 +165,10 @@ class Recommender(ABC):
         """Trainable parameters (0 for non-parametric models); reported by the efficiency track."""
         return 0
 
+    def fit_info(self) -> dict[str, Any]:
+        """What training decided (epochs run, best valid score, chosen hyper-parameters)."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """What goes into config.json next to the results."""
         return {

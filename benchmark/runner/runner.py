@@ -120,6 +120,7 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
             t0 = time.perf_counter()
             model.fit(split.train, split.valid, seed=key.seed)
             fit_seconds = time.perf_counter() - t0
+        config["model"]["fit"] = model.fit_info()
         rows, per_user, info = [], {}, {}
         inference_s, calls = 0.0, 0
         with PeakMemory() as mem_eval:

@@ -49,7 +49,7 @@ def test_ease_picks_l2_on_validation(split_synthetic):
     m = build_model("ease", {"l2_grid": [1.0, 100.0]})
     m.fit(split_synthetic.train, split_synthetic.valid, seed=0)
     assert m.chosen_l2 in (1.0, 100.0)
-    assert m.describe()["chosen_l2"] == m.chosen_l2
+    assert m.fit_info()["chosen_l2"] == m.chosen_l2
 
 
 def test_ease_refuses_huge_catalogue(split_synthetic):
