@@ -19,8 +19,6 @@ its own: "adjusted" = (RecBole's total + adapter's rest - RecBole's rest) / RecB
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
 import sys
 import tempfile
@@ -30,47 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from baselines.recbole_models import BPR  # noqa: E402
+from baselines.recbole_reference import prepared_files_settings, run_recbole  # noqa: E402
 from benchmark.compat import recbole_shims  # noqa: E402
 from benchmark.data.loaders import load_raw  # noqa: E402
 from benchmark.data.split import SplitSpec, make_split  # noqa: E402
 
 
-@contextlib.contextmanager
-def inside(folder: Path):
-    """RecBole alone writes log_tensorboard/ into the cwd, and its Config reads sys.argv."""
-    cwd, argv = os.getcwd(), sys.argv
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chdir(folder)
-    sys.argv = argv[:1]
-    try:
-        yield
-    finally:
-        os.chdir(cwd)
-        sys.argv = argv
-
-
 def recbole_alone(data_path: Path, run: Path, seed: int, epochs: int):
-    import torch
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, get_trainer, init_seed
-
-    with inside(run):
-        config = Config(model="BPR", dataset="harness", config_dict={
-            "data_path": str(data_path), "checkpoint_dir": str(run / "saved"),
-            "benchmark_filename": ["train", "valid", "test"],
-            "load_col": {"inter": ["user_id", "item_id"], "user": ["user_id"],
-                         "item": ["item_id"]},
-            "seed": seed, "reproducibility": True, "epochs": epochs, "gpu_id": "",
-            "use_gpu": False, "show_progress": False})
-        init_seed(seed, True)
-        train_data, valid_data, _ = data_preparation(config, create_dataset(config))
-        init_seed(seed, True)
-        model = get_model("BPR")(config, train_data._dataset)
-        trainer = get_trainer(config["MODEL_TYPE"], "BPR")(config, model)
-        trainer.fit(train_data, valid_data, saved=True)
-        state = torch.load(trainer.saved_model_file, weights_only=True)
-        model.load_state_dict(state["state_dict"])
+    model, _, _ = run_recbole("BPR", "harness", {**prepared_files_settings(data_path, run / "saved"),
+                                                 "epochs": epochs}, run, seed, evaluate=False)
     return model
 
 
@@ -87,7 +53,7 @@ def main() -> None:
     recbole_shims.apply()  # imports recbole: kept out of both timings
     split = make_split(load_raw("ml-100k"), SplitSpec(strategy="random", seed=0))
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench-recbole-"))
-    config = {"epochs": args.epochs, "device": "cpu"}
+    config = {"epochs": args.epochs, "device": "cpu", "show_progress": False}  # as RecBole alone
     shared = root / "files"
     BPR(config).write_files(shared / "harness", split.train, split.valid)
     print(f"ml-100k random 80/10/10: {len(split.train)} train rows; BPR, {args.epochs} epochs, "

@@ -21,7 +21,6 @@ ml-100k files, its evaluator) in a scratch folder: the same-version reference, w
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from baselines.recbole_reference import run_recbole  # noqa: E402
 from benchmark.data.loaders import load_raw  # noqa: E402
 from benchmark.data.split import SplitSpec, make_split  # noqa: E402
 from benchmark.metrics.ranking import ranking_metrics  # noqa: E402
@@ -42,32 +42,9 @@ README = {"recall": 0.2368, "mrr": 0.4519, "ndcg": 0.2768, "hit": 0.7614, "preci
 
 def recbole_alone(seed: int, folder: Path) -> dict:
     """RecBole's quick start (run_recbole's steps) on its own ml-100k, inside ``folder``."""
-    from benchmark.compat import recbole_shims
-
-    recbole_shims.apply()
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, get_trainer, init_seed
-
-    folder.mkdir(parents=True, exist_ok=True)
-    cwd, argv = os.getcwd(), sys.argv
-    os.chdir(folder)  # RecBole writes log_tensorboard/ and saved/ into the cwd
-    sys.argv = argv[:1]  # and reads its settings from the command line
-    try:
-        config = Config(model="BPR", dataset="ml-100k", config_dict={
-            "seed": seed, "gpu_id": "", "use_gpu": False, "show_progress": False})
-        init_seed(seed, True)
-        train_data, valid_data, test_data = data_preparation(config, create_dataset(config))
-        init_seed(seed, True)
-        model = get_model("BPR")(config, train_data._dataset)
-        trainer = get_trainer(config["MODEL_TYPE"], "BPR")(config, model)
-        trainer.fit(train_data, valid_data, saved=True)
-        result = trainer.evaluate(test_data, load_best_model=True)
-        print(f"RecBole alone trained {len(trainer.train_loss_dict)} epochs")
-        return {k.split("@")[0]: float(v) for k, v in result.items()}
-    finally:
-        os.chdir(cwd)
-        sys.argv = argv
+    _, trainer, result = run_recbole("BPR", "ml-100k", {}, folder, seed)
+    print(f"RecBole alone trained {len(trainer.train_loss_dict)} epochs")
+    return {k.split("@")[0]: float(v) for k, v in result.items()}
 
 
 def main() -> None:

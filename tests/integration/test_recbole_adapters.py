@@ -158,7 +158,7 @@ def test_writes_only_into_the_run_folder(split, tmp_path, monkeypatch, capsys):
     assert "bpr epoch 1/1" in capsys.readouterr().err  # one compact line per epoch
 
 
-def test_fidelity_with_recbole_alone(split, tmp_path, monkeypatch):
+def test_fidelity_with_recbole_alone(split, tmp_path):
     """BPR through the adapter == BPR through RecBole's own pipeline, to 1e-4 on every metric.
 
     Both train on the same pre-split files, seed and config; RecBole evaluates its test file with
@@ -177,9 +177,8 @@ def test_fidelity_with_recbole_alone(split, tmp_path, monkeypatch):
     weights are bit-identical (asserted), and the metrics agree to float precision.
     """
     import torch
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.utils import get_model, get_trainer, init_seed
+
+    from baselines.recbole_reference import prepared_files_settings, run_recbole
 
     seed, settings = 11, {"epochs": 3, "learning_rate": 0.01}
     test = split.test.frame
@@ -197,21 +196,9 @@ def test_fidelity_with_recbole_alone(split, tmp_path, monkeypatch):
     for name in ("harness.train.inter", "harness.valid.inter", "harness.user", "harness.item"):
         assert filecmp.cmp(alone / "data" / "harness" / name,
                            adapter.workdir / "data" / "harness" / name, shallow=False)
-    monkeypatch.chdir(tmp_path)  # RecBole alone writes log_tensorboard/ into the cwd
-    monkeypatch.setattr(sys, "argv", sys.argv[:1])
-    config = Config(model="BPR", dataset="harness", config_dict={
-        "data_path": str(alone / "data"), "checkpoint_dir": str(alone / "saved"),
-        "benchmark_filename": ["train", "valid", "test"],
-        "load_col": {"inter": ["user_id", "item_id"], "user": ["user_id"], "item": ["item_id"]},
-        "seed": seed, "reproducibility": True, "metric_decimal_place": 12,
-        "gpu_id": "", "use_gpu": False, "show_progress": False, **settings})
-    init_seed(seed, True)
-    train_data, valid_data, test_data = data_preparation(config, create_dataset(config))
-    init_seed(seed, True)
-    model = get_model("BPR")(config, train_data._dataset)
-    trainer = get_trainer(config["MODEL_TYPE"], "BPR")(config, model)
-    trainer.fit(train_data, valid_data, saved=True)
-    theirs = trainer.evaluate(test_data, load_best_model=True)
+    model, _, theirs = run_recbole(
+        "BPR", "harness", {**prepared_files_settings(alone / "data", alone / "saved"),
+                           "metric_decimal_place": 12, **settings}, tmp_path / "cwd", seed)
 
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, adapter.model.state_dict()[name]), name
