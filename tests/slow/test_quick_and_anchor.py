@@ -39,5 +39,5 @@ def test_quick_suite_models_beat_popularity(tmp_path):
     outcome = run_suite(suite, tmp_path, progress=False)
     assert not outcome.failed
     ndcg = {j.key.model: _value(j.folder, "full", "ndcg", 10) for j in outcome.jobs}
-    for model in ("itemknn", "ease", "bpr", "lightgcn", "sasrec"):
+    for model in ("itemknn", "ease", "bpr", "lightgcn", "sasrec", "gru4rec"):
         assert ndcg[model] > ndcg["pop"], (model, ndcg)
