@@ -126,10 +126,12 @@ class Recommender(ABC):
         items = np.asarray(items, dtype=np.int64)
         out = np.empty(len(users), dtype=np.float64)
         uniq, inverse = np.unique(users, return_inverse=True)
-        for start in range(0, len(uniq), 256):
+        order = np.argsort(inverse, kind="stable")  # pairs grouped by user, once
+        bounds = np.searchsorted(inverse[order], np.arange(0, len(uniq) + 256, 256))
+        for b, start in enumerate(range(0, len(uniq), 256)):
             block = uniq[start:start + 256]
-            dense = self.score_all(block)
-            sel = np.flatnonzero((inverse >= start) & (inverse < start + len(block)))
+            dense = np.asarray(self.score_all(block))
+            sel = order[bounds[b]:bounds[b + 1]]
             out[sel] = dense[inverse[sel] - start, items[sel]]
         return out
 

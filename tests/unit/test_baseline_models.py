@@ -65,3 +65,12 @@ def test_dummy_scores_are_known(split_synthetic):
     assert m.score_all(np.array([3]))[0, 5] == (3 + 5) % n
     # user 3's best item is n-1-3 (score n-1)
     assert m.rank(np.array([3]), 1)[0, 0] == n - 1 - 3
+
+
+def test_default_score_reads_score_all_across_user_blocks():
+    # more than one 256-user block, users unsorted and repeated: every pair must get its own score
+    m = build_model("dummy")
+    m.n_users, m.n_items = 1000, 50
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(0, 1000, 5000), rng.integers(0, 50, 5000)
+    np.testing.assert_array_equal(m.score(users, items), ((users + items) % 50).astype(float))
