@@ -107,3 +107,13 @@ def test_ml100k_chrono_split_shape(raw_ml100k):
     # every ml-100k user has >= 20 ratings, so each gets at least 2 valid and 2 test
     assert s.valid.frame.groupby("user").size().min() >= 2
     assert s.test.frame.groupby("user").size().min() >= 2
+
+
+def test_liked_positives_keep_only_ratings_at_threshold(raw_synthetic):
+    s = make_split(raw_synthetic, SplitSpec(positives="liked", like_threshold=4.0))
+    f = s.train.frame
+    pos = s.train.positive_frame()
+    assert len(pos) == int((f.rating >= 4.0).sum()) < len(f)  # the synthetic data has 2.0s
+    assert s.train.csr().sum() == len(pos)
+    everything = make_split(raw_synthetic, SplitSpec(positives="all"))
+    assert everything.train.csr().sum() == len(everything.train)
