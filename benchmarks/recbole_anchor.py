@@ -26,16 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from baselines.recbole_reference import run_recbole  # noqa: E402
 from benchmark.data.loaders import load_raw  # noqa: E402
 from benchmark.data.split import SplitSpec, make_split  # noqa: E402
-from benchmark.metrics.ranking import ranking_metrics  # noqa: E402
-from benchmark.metrics.topk import topk_from_scores  # noqa: E402
 from benchmark.registry import build_model  # noqa: E402
+from benchmark.tracks.accuracy import full_ranking_means  # noqa: E402
 
 README = {"recall": 0.2368, "mrr": 0.4519, "ndcg": 0.2768, "hit": 0.7614, "precision": 0.1901}
 
@@ -64,18 +61,13 @@ def main() -> None:
     model.fit(split.train, split.valid, seed=args.seed)
     seconds = time.perf_counter() - start
 
-    test = split.test.positive_frame()
-    users = np.unique(test["user"].to_numpy())
-    scores = model.score_all(users)
-    scores[split.train.concat(split.valid).csr()[users].nonzero()] = -np.inf
-    truth = [test["item"].to_numpy()[test["user"].to_numpy() == u] for u in users]
-    topk = topk_from_scores(scores, 10, invalid=-np.inf)
-    ours = {k.split("@")[0]: v.mean() for k, v in ranking_metrics(topk, truth, [10]).items()}
+    ours = {k.split("@")[0]: v for k, v in full_ranking_means(model, split).items()}
+    n_users = split.test.positive_frame()["user"].nunique()
 
     alone = recbole_alone(args.seed, workdir / "recbole-alone") if args.recbole_alone else {}
     summary = model.fit_summary
     print(f"split {spec.key()}: {len(split.train)}/{len(split.valid)}/{len(split.test)} rows, "
-          f"{split.n_users} users, {split.n_items} items; {len(users)} test users")
+          f"{split.n_users} users, {split.n_items} items; {n_users} test users")
     print(f"BPR trained {summary['epochs']} epochs in {seconds:.0f} s (best valid "
           f"{summary['valid_metric']} {summary['best_valid']:.4f}); run folder {workdir}")
     extra = f"{'RecBole 1.2.1 alone':>21}" if alone else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 HEADLINE = [("full", "ndcg", 10), ("full", "recall", 10), ("full", "hit", 10),
@@ -40,8 +41,6 @@ def print_summary(suite, out: Path, outcome) -> None:
                           f"hash={s['hash'][:12]} positives={s['positives']} "
                           f"like>={s['like_threshold']:g}")
             values = {(r["protocol"], r["metric"], r["k"]): r["value"] for r in m["rows"]}
-            import json
-
             eff = json.loads((job.folder / "efficiency.json").read_text())
             cells = [f"{values[h]:.4f}" if h in values else "-" for h in HEADLINE]
             table.add_row(job.key.model, str(job.key.seed), *cells, f"{eff['fit_seconds']:.1f}",

@@ -54,9 +54,10 @@ def check_scores(scores: np.ndarray, model: str, expected_shape: tuple[int, ...]
 class AccuracyTrack:
     name = "accuracy"
 
-    def __init__(self, settings: AccuracySettings, work_dir: Path, progress=None) -> None:
+    def __init__(self, settings: AccuracySettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings
-        self.work_dir = Path(work_dir)  # where frozen negatives live (shared by all models)
+        # where frozen negatives live (shared by all models); needed by the sampled protocol only
+        self.work_dir = Path(work_dir) if work_dir is not None else None
         self.progress = progress
 
     def eval_users(self, split: Split, max_users: int | None) -> np.ndarray:
@@ -70,6 +71,9 @@ class AccuracyTrack:
     def evaluate(self, model: Recommender, split: Split, max_users: int | None = None) -> TrackResult:
         result = TrackResult()
         users = self.eval_users(split, max_users)
+        all_test_users = split.test.frame["user"].nunique()
+        result.info["users_without_positive_test_items"] = int(all_test_users - len(
+            np.unique(split.test.positive_frame()["user"].to_numpy())))
         truth = _per_user_items(split.test.positive_frame(), users)
         for protocol in self.s.protocols:
             if protocol == "full":
@@ -117,6 +121,8 @@ class AccuracyTrack:
 
     def negatives(self, split: Split, users: np.ndarray) -> tuple[np.ndarray, str, Path]:
         """Frozen negatives for these users: drawn once per (split, n) and reused by every model."""
+        if self.work_dir is None:
+            raise ValueError("the sampled protocol needs a work_dir for its frozen negatives")
         path = self.work_dir / f"negatives_{split.hash[:16]}_n{self.s.sampled_negatives}.tsv"
         if not path.is_file():
             every = split.train.concat(split.valid).concat(split.test).frame
@@ -180,3 +186,14 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def full_ranking_means(model: Recommender, split: Split, ks: list[int] | None = None
+                       ) -> dict[str, float]:
+    """Mean full-ranking metrics of a fitted model, exactly as the track computes them.
+
+    For scripts and tests that need the harness's numbers without a run folder.
+    """
+    settings = AccuracySettings(ks=ks or [10], protocols=["full"])
+    result = AccuracyTrack(settings, None, progress=False).evaluate(model, split)
+    return {f"{r.metric}@{r.k}": r.value for r in result.rows}

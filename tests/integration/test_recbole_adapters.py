@@ -20,9 +20,8 @@ pytest.importorskip("recbole")
 
 from benchmark.data.loaders import load_raw  # noqa: E402
 from benchmark.data.split import SplitSpec, make_split  # noqa: E402
-from benchmark.metrics.ranking import ranking_metrics  # noqa: E402
-from benchmark.metrics.topk import topk_from_scores  # noqa: E402
 from benchmark.registry import build_model  # noqa: E402
+from benchmark.tracks.accuracy import full_ranking_means  # noqa: E402
 
 pytestmark = [
     pytest.mark.recbole,
@@ -52,21 +51,11 @@ def split():
     return make_split(raw, SplitSpec(strategy="random", ratios=(0.8, 0.1, 0.1), seed=0))
 
 
-def harness_metrics(scores: np.ndarray, users: np.ndarray, split, test=None) -> dict:
-    """Full-ranking @10 means, the user's train + valid items excluded (the harness protocol)."""
-    test = split.test if test is None else test
-    scores = np.array(scores, dtype=np.float64, copy=True)
-    seen = split.train.concat(split.valid).csr()[users]
-    scores[seen.nonzero()] = -np.inf
-    frame = test.positive_frame()
-    truth = [frame["item"].to_numpy()[frame["user"].to_numpy() == u] for u in users]
-    top = topk_from_scores(scores, 10, invalid=-np.inf)
-    per_user = ranking_metrics(top, truth, [10], METRICS)
-    return {k.split("@")[0]: v.mean() for k, v in per_user.items()}
-
-
-def eval_users(split, test=None) -> np.ndarray:
-    return np.unique((split.test if test is None else test).positive_frame()["user"].to_numpy())
+def harness_metrics(model, split, test=None) -> dict:
+    """Full-ranking @10 means, train + valid items excluded: the accuracy track's own numbers."""
+    if test is not None:
+        split = dataclasses.replace(split, test=test)
+    return {k.split("@")[0]: v for k, v in full_ranking_means(model, split).items()}
 
 
 _FITTED: dict = {}
@@ -85,12 +74,11 @@ def fitted(name: str, split, tmp_path_factory, **overrides):
 
 @pytest.mark.parametrize("name", list(FAST))
 def test_model_learns(name, split, tmp_path_factory):
-    users = eval_users(split)
-    trained = harness_metrics(fitted(name, split, tmp_path_factory).score_all(users), users, split)
-    untrained = fitted(name, split, tmp_path_factory, epochs=0)  # the initial weights
-    init = harness_metrics(untrained.score_all(users), users, split)
-    rng = np.random.default_rng(0)
-    random = harness_metrics(rng.random((len(users), split.n_items)), users, split)
+    trained = harness_metrics(fitted(name, split, tmp_path_factory), split)
+    init = harness_metrics(fitted(name, split, tmp_path_factory, epochs=0), split)  # initial weights
+    scorer = build_model("random")
+    scorer.fit(split.train, split.valid, seed=0)
+    random = harness_metrics(scorer, split)
     assert trained["ndcg"] > 2 * max(init["ndcg"], random["ndcg"]) + 0.01, (trained, init, random)
     assert trained["recall"] > max(init["recall"], random["recall"])
 
@@ -121,7 +109,7 @@ def test_sequential_files_carry_history(name, split, tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["bpr", "gru4rec"])
 def test_same_seed_same_scores(name, split, tmp_path):
-    users = eval_users(split)[:50]
+    users = np.unique(split.test.frame["user"].to_numpy())[:50]
 
     def scores(seed: int, folder: str) -> np.ndarray:
         model = build_model(name, {**FAST[name], "epochs": 1}, workdir=tmp_path / folder)
@@ -202,8 +190,7 @@ def test_fidelity_with_recbole_alone(split, tmp_path):
 
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, adapter.model.state_dict()[name]), name
-    users = eval_users(split, kept)
-    ours = harness_metrics(adapter.score_all(users), users, split, kept)
+    ours = harness_metrics(adapter, split, kept)
     for metric in METRICS:
         assert ours[metric] == pytest.approx(theirs[f"{metric}@10"], abs=1e-4), metric
     assert ours["ndcg"] > 0.05  # a trained model, not two identical random ones

@@ -61,6 +61,7 @@ def test_good_model_writes_every_file_and_marker_last(finished):
     assert ("full", "ndcg") in protocols and ("sampled", "ndcg") in protocols
     assert ("pointwise", "auc") in protocols and ("pointwise", "gauc") in protocols
     assert m["info"]["sampled_negatives_sha256"]
+    assert m["info"]["users_without_positive_test_items"] == 0  # positives = "all" on ml-100k
 
 
 def test_per_user_values_average_to_reported_means(finished):
