@@ -235,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--metrics", nargs="+", help="only these metrics (standings and history)")
     lb.add_argument("--baseline", metavar="MODEL", help="mark (†) significant wins over it")
     lb.set_defaults(func=_cmd_leaderboard)
+
+    from benchmark.judge.cli import add_parser as add_judge_parser
+
+    add_judge_parser(sub)  # recbench judge RUN_DIR: rate stored explanations post hoc
     return p
 
 

@@ -32,6 +32,8 @@ MODELS: dict[str, str] = {
     "p5": "baselines.llm.p5:P5",
     "tallrec": "baselines.llm.tallrec:TALLRec",
     "explainrec": "explainrec.model:ExplainRec",  # config param variant: full / no_* ablations
+    "recexplainer": "baselines.explainers.recexplainer:RecExplainer",  # alignment: behaviour/...
+    "lrrecsys": "baselines.explainers.lrrecsys:LRRecsys",  # use_explanations true / false
     "prompt_share": "baselines.llm.prompt_info:PromptShare",
     "prompt_prior": "baselines.llm.prompt_info:PromptPrior",
     "prompt_both": "baselines.llm.prompt_info:PromptBoth",
@@ -43,6 +45,7 @@ TRACKS: dict[str, str] = {
     "explanation": "benchmark.tracks.explanation:ExplanationTrack",
     "efficiency": "benchmark.tracks.efficiency:EfficiencyTrack",
     "tallrec": "benchmark.tracks.tallrec:TallrecTrack",
+    "alignment": "benchmark.tracks.alignment:AlignmentTrack",
 }
 
 

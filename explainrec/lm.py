@@ -11,78 +11,13 @@ as running each full prompt (tested) at a fraction of the cost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 
-from explainrec.attribution import Segments
+from benchmark.llm.soft_prompts import SegmentEncoder, embed, forward_rows, greedy, left_pad
 
-
-class SegmentEncoder:
-    """Token ids and soft-slot map of segment lists; text pieces are cached."""
-
-    def __init__(self, tokenizer) -> None:
-        self.tok = tokenizer
-        self.slot = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
-        self._cache: dict[str, list[int]] = {}
-
-    def text(self, s: str) -> list[int]:
-        ids = self._cache.get(s)
-        if ids is None:
-            ids = list(self.tok(s, add_special_tokens=False)["input_ids"])
-            if len(self._cache) < 200_000:
-                self._cache[s] = ids
-        return ids
-
-    def encode(self, segs: Segments) -> tuple[list[int], list[int]]:
-        ids: list[int] = []
-        soft: list[int] = []
-        for s in segs:
-            if isinstance(s, str):
-                t = self.text(s)
-                ids += t
-                soft += [-1] * len(t)
-            else:
-                ids.append(self.slot)
-                soft.append(int(s))
-        return ids, soft
-
-
-def embed(model, soft_tokens, ids: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
-    """Token embeddings with each soft slot replaced by its item's soft token."""
-    emb = model.get_input_embeddings()(ids)
-    if soft_tokens is not None:
-        where = soft >= 0
-        if bool(where.any()):
-            emb = emb.clone()
-            emb[where] = soft_tokens(soft[where]).to(emb.dtype)
-    return emb
-
-
-def left_pad(rows: Sequence[tuple[list[int], list[int]]], pad_id: int, device: str):
-    width = max(len(r[0]) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    soft = torch.full((len(rows), width), -1, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for n, (i, s) in enumerate(rows):
-        ids[n, width - len(i):] = torch.tensor(i, dtype=torch.long)
-        soft[n, width - len(i):] = torch.tensor(s, dtype=torch.long)
-        mask[n, width - len(i):] = 1
-    return ids.to(device), soft.to(device), mask.to(device)
-
-
-def forward_rows(bb, soft_tokens, rows, hidden: bool = False, keep: int = 0):
-    """Left-padded forward pass over the last ``keep`` positions (0 = all): (logits (B, K, V),
-    last hidden (B, K, H) or None, width). Left padding puts every row's end in the last
-    columns, so answers and explanations are all inside a short ``keep`` window, and the
-    vocabulary projection (most of the cost of a small model) runs on those only."""
-    ids, soft, mask = left_pad(rows, bb.tokenizer.pad_token_id, bb.device)
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
-    out = bb.model(inputs_embeds=embed(bb.model, soft_tokens, ids, soft), attention_mask=mask,
-                   position_ids=pos, output_hidden_states=hidden, logits_to_keep=keep)
-    h = out.hidden_states[-1][:, -keep:].float() if hidden else None
-    return out.logits.float(), h, ids.shape[1]
+__all__ = ["SegmentEncoder", "embed", "forward_rows", "left_pad", "answer_logits",
+           "prefix_answer_logits", "greedy"]
 
 
 def answer_logits(bb, soft_tokens, rows, yes: int, no: int) -> torch.Tensor:
@@ -134,34 +69,4 @@ def prefix_answer_logits(bb, soft_tokens, prefix, suffixes, yes: int, no: int,
                             past_key_values=cache, use_cache=True,
                             logits_to_keep=1).logits[:, -1].float()
             out[start:start + b] = (last[:, yes] - last[:, no]).cpu().numpy()
-    return out
-
-
-def greedy(bb, soft_tokens, rows, max_new_tokens: int, stop_ids: Sequence[int],
-           sample: bool = False) -> list[list[int]]:
-    """Greedy (or, ``sample=True``, sampled) continuation of left-padded soft-token prompts,
-    with a key/value cache."""
-    ids, soft, mask = left_pad(rows, bb.tokenizer.pad_token_id, bb.device)
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
-    done = torch.zeros(len(rows), dtype=torch.bool, device=bb.device)
-    out: list[list[int]] = [[] for _ in rows]
-    stop = torch.tensor(list(stop_ids), device=bb.device)
-    with torch.inference_mode():
-        res = bb.model(inputs_embeds=embed(bb.model, soft_tokens, ids, soft),
-                       attention_mask=mask, position_ids=pos, use_cache=True)
-        for _ in range(max_new_tokens):
-            last = res.logits[:, -1, :].float()
-            nxt = (torch.multinomial(torch.softmax(last, -1), 1)[:, 0] if sample
-                   else last.argmax(-1))
-            for n in range(len(rows)):
-                if not done[n] and not bool(torch.isin(nxt[n], stop)):
-                    out[n].append(int(nxt[n]))
-            done |= torch.isin(nxt, stop)
-            if bool(done.all()):
-                break
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
-            pos = pos[:, -1:] + 1
-            res = bb.model(inputs_embeds=bb.model.get_input_embeddings()(nxt[:, None]),
-                           attention_mask=mask, position_ids=pos,
-                           past_key_values=res.past_key_values, use_cache=True)
     return out

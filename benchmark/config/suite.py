@@ -30,6 +30,9 @@ class ModelEntry(Strict):
     params: dict[str, Any] = {}
     #: per-job resource request, e.g. ``resources = { cpus = 2, gpus = 1 }``
     resources: Resources = Resources()
+    #: run only these of the suite's tracks for this model (None = all of them), e.g. to keep an
+    #: expensive LLM out of a track it is not compared on
+    tracks: list[str] | None = None
 
     @property
     def key(self) -> str:
@@ -115,6 +118,10 @@ class SuiteSpec(Strict):
                                                 f"suite {self.name!r} [{track}]")
         return self._settings[track]
 
+    def tracks_for(self, entry: ModelEntry) -> list[str]:
+        """The tracks a model entry runs, in the suite's order."""
+        return [t for t in self.tracks if entry.tracks is None or t in entry.tracks]
+
     @property
     def accuracy(self) -> AccuracySettings:
         return self.settings_for("accuracy")
@@ -128,6 +135,11 @@ class SuiteSpec(Strict):
                              "'label'")
         if not self.seeds:
             raise ValueError("seeds must list at least one seed")
+        for m in self.models:
+            extra = [t for t in (m.tracks or []) if t not in self.tracks]
+            if extra or m.tracks == []:
+                raise ValueError(f"model {m.key!r}: tracks {m.tracks} must be a non-empty subset "
+                                 f"of the suite's tracks {self.tracks}")
         return self
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 #: smaller is better (costs)
 LOWER_IS_BETTER = frozenset({
     "train_seconds", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99", "peak_memory_mb",
-    "inference_seconds", "fit_seconds", "peak_rss_mb_fit", "peak_rss_mb_eval",
+    "inference_seconds", "fit_seconds", "peak_rss_mb_fit", "peak_rss_mb_eval", "malformed_rate",
+    "judge_unrated_rate", "judge_unrated_rate_reference",
 })
 #: neither direction is better (sizes): never bold, never a regression
 NEUTRAL = frozenset({"params", "params_trainable", "n_parameters"})

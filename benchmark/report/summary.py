@@ -13,6 +13,8 @@ TRACK_HEADLINE = {
                    ("cold_start", "cross_domain", "auc", None)],
     "explanation": [("explanation", "*", "bleu4", None), ("explanation", "*", "rouge_l", None)],
     "efficiency": [("efficiency", "*", "latency_ms_p50", None)],
+    "alignment": [("alignment", "target", "next_hit", 5), ("alignment", "target", "interest_acc",
+                                                           None)],
 }
 
 

@@ -120,8 +120,8 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
         "dataset": dataset_entry.model_dump(),
         "seed": key.seed,
         "split": {**split.describe(), "folder": str(split_dir)},
-        "tracks": list(suite.tracks),
-        "track_settings": {t: suite.settings_for(t).model_dump() for t in suite.tracks},
+        "tracks": suite.tracks_for(entry),
+        "track_settings": {t: suite.settings_for(t).model_dump() for t in suite.tracks_for(entry)},
     }
     log.info("run %s/%s seed %d", key.dataset, key.model, key.seed)
     try:
@@ -140,7 +140,7 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
         rows, per_user, info, samples = [], {}, {}, []
         inference_s, calls = 0.0, 0
         with PeakMemory() as mem_eval:
-            for track_name in suite.tracks:
+            for track_name in suite.tracks_for(entry):
                 track = track_class(track_name)(suite.settings_for(track_name), split_dir,
                                                  progress)
                 result = track.run(ctx)

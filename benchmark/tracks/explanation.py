@@ -6,20 +6,26 @@ Runs for models with the ``explain`` capability; for others it records why it di
 1. Pairs: up to ``max_pairs`` test users (seeded); for each, one of its liked test items (any
    test item if none is liked), drawn with the seed.
 2. ``model.explain(users, items)``; a model may also offer ``explain_contrastive(users, items)
-   -> list[(for, against)]`` (LR-Recsys style): both halves are then scored on their own
-   (metrics suffixed ``_for`` / ``_against``) against the silver "for" / "against" references.
+   -> list[(for, against) | ContrastivePair]`` (LR-Recsys style): both halves are then scored on
+   their own (metrics suffixed ``_for`` / ``_against``) against the silver "for" / "against"
+   references. A malformed pair (``benchmark.explain.contrastive``) is kept: its halves score as
+   empty text, the sample says ``malformed`` with the raw text, and ``malformed_rate`` is reported.
 3. References: protocol "silver" (MovieLens: ``benchmark.explain.silver``, versioned) or "review"
    (Amazon: the user's review of the item; pairs without a review are dropped and counted).
 4. Metrics (``benchmark.metrics.explanation``): bleu1, bleu4 (corpus), *_sentence (mean
    sentence BLEU), rouge1, rouge2, rouge_l (F1), all 0-100; usr, fmr, fcr, div; grounding;
    fidelity and stance_rate; alignment (when the model explains another model, below).
 5. Fidelity: the model's own prediction for the pair is "like" when the item scores in the upper
-   half of the items the user has not interacted with (``score_all``); the explanation's stance
+   half of the items the user has not interacted with (``score_all``; or, with
+   ``fidelity_candidates`` = c > 0, of c such items drawn with the seed, for models that pay per
+   scored pair, such as LLMs that write an explanation before they score); the explanation's stance
    is read by a cue lexicon (``stance``).
 6. Alignment (RecExplainer): a model that explains another one exposes ``explained_model`` (a
    fitted Recommender) and ``choose(users, candidates) -> item per user``; for each user, the
    candidates are ``alignment_candidates`` items drawn with the seed, and alignment is the share
    of users whose choice equals the explained model's top-1 among them.
+7. Judge (optional, ``[explanation.judge]``): an LLM rates the first pairs' texts on usefulness,
+   accuracy and clarity (``benchmark.judge.track_hook``; rows judge_*, sample["judge"]).
 
 Every sample (user, item, title, prompt, explanation, reference(s), prediction, for/against) goes
 to samples.jsonl, so the scores can be recomputed from the stored text.
@@ -36,6 +42,8 @@ from pydantic import Field
 
 from benchmark.config.base import Strict
 from benchmark.errors import BenchError, ModelOutputError
+from benchmark.explain.contrastive import ContrastivePair
+from benchmark.judge.settings import JudgeSettings
 from benchmark.metrics import explanation as xm
 from benchmark.models.base import Capability, Recommender
 from benchmark.tracks.accuracy import _per_user_items, check_scores
@@ -47,6 +55,10 @@ class ExplanationSettings(Strict):
     reference: Literal["auto", "silver", "review"] = "auto"
     batch: int = Field(64, gt=0)
     alignment_candidates: int = Field(20, gt=1)
+    #: 0 = the prediction's percentile is among all unseen items; c > 0 = among c drawn ones
+    fidelity_candidates: int = Field(0, ge=0)
+    #: [explanation.judge]: LLM ratings of usefulness/accuracy/clarity (benchmark/judge)
+    judge: JudgeSettings | None = None
 
 
 def _check_texts(texts, n: int, model: str, what: str) -> list[str]:
@@ -64,6 +76,7 @@ class ExplanationTrack:
     def __init__(self, settings: ExplanationSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings
         self.progress = progress
+        self.work_dir = work_dir
 
     def run(self, ctx: TrackContext) -> TrackResult:
         result = TrackResult()
@@ -123,7 +136,8 @@ class ExplanationTrack:
         protocol = mode
 
         texts, halves, prompts = self._explain(model, users, items, result)
-        predicted, scores, pct = self._predictions(model, split, history, users, items, result)
+        predicted, scores, pct = self._predictions(model, split, history, users, items, result,
+                                                   seed)
         vocab_terms, allowed = self._vocabulary(builder, users, items)
         feature_matcher = xm.TermMatcher(vocab_terms["features"])
         cite_matcher = xm.TermMatcher(vocab_terms["features"] + vocab_terms["titles"]
@@ -152,9 +166,11 @@ class ExplanationTrack:
         rows["fidelity"], rows["stance_rate"] = (fid, n), (stance_rate, n)
         per_user["fidelity"] = (np.asarray(stances) == np.where(predicted, 1, -1)).astype(float)
         if halves is not None:
+            rows["malformed_rate"] = (float(np.mean([h.malformed for h in halves])), n)
+            per_user["malformed"] = np.array([h.malformed for h in halves], dtype=float)
             for side, idx, ref in (("for", 0, [s.text for s in silver]),
                                    ("against", 1, [s.against for s in silver])):
-                part = [h[idx] for h in halves]
+                part = [h.halves()[idx] for h in halves]
                 self._score_texts(part, ref, f"_{side}", rows, per_user)
                 gs, ns, _ = xm.grounding([cite_matcher.find(t) for t in part], allowed)
                 if ns:
@@ -178,10 +194,18 @@ class ExplanationTrack:
                       "stance": int(stances[r]), "cited": cited[r],
                       "feature": truth_features[r]}
             if halves is not None:
-                sample["for"], sample["against"] = halves[r]
+                sample["for"], sample["against"] = halves[r].halves()
+                sample["malformed"] = halves[r].malformed
+                if halves[r].malformed:
+                    sample["raw"], sample["problem"] = halves[r].raw, halves[r].problem
                 sample["reference_for"] = silver[r].text
                 sample["reference_against"] = silver[r].against
             result.samples.append(sample)
+        if self.s.judge is not None:  # rows judge_*, sample["judge"], info["explanation_judge"]
+            from benchmark.judge.track_hook import judge_explanations
+
+            judge_explanations(self.s.judge, result, protocol, result.samples[-n:], builder,
+                               self.work_dir, self.progress)
         result.info["explanation_scale"] = ("bleu*/rouge* 0-100 (sacrebleu; rouge-score F1 x 100); "
                                             "usr/fmr/fcr/grounding/fidelity 0-1; div = mean "
                                             "shared features per pair")
@@ -190,7 +214,7 @@ class ExplanationTrack:
     # --- pieces -------------------------------------------------------------------------------
     def _explain(self, model, users, items, result):
         texts: list[str] = []
-        halves: list[tuple[str, str]] | None = [] if hasattr(model, "explain_contrastive") \
+        halves: list[ContrastivePair] | None = [] if hasattr(model, "explain_contrastive") \
             else None
         prompts: list | None = [] if hasattr(model, "explain_prompts") else None
         t0 = time.perf_counter()
@@ -198,32 +222,44 @@ class ExplanationTrack:
             u, it = users[start:start + self.s.batch], items[start:start + self.s.batch]
             texts += _check_texts(model.explain(u, it), len(u), model.name, "explain()")
             if halves is not None:
-                got = list(model.explain_contrastive(u, it))
-                if len(got) != len(u) or not all(len(h) == 2 for h in got):
-                    raise ModelOutputError(f"model {model.name!r}: explain_contrastive must "
-                                           "return one (for, against) pair per request")
-                halves += [(str(a), str(b)) for a, b in got]
+                halves += _contrastive(model, u, it)
             if prompts is not None:
                 prompts += list(model.explain_prompts(u, it))
             result.inference_calls += 1
         result.inference_seconds += time.perf_counter() - t0
         return texts, halves, prompts
 
-    def _predictions(self, model, split, history, users, items, result):
+    def _predictions(self, model, split, history, users, items, result, seed):
         seen = _per_user_items(history.frame, users)
-        t0 = time.perf_counter()
-        all_scores = check_scores(model.score_all(users), model.name, (len(users), split.n_items))
-        result.inference_seconds += time.perf_counter() - t0
-        result.inference_calls += 1
-        scores = all_scores[np.arange(len(users)), items]
-        pct = np.empty(len(users))
+        c = self.s.fidelity_candidates
+        pools = []  # per pair: the pair's item first, then the unseen items it is ranked among
+        rng = np.random.default_rng(seed + 3)
         for r in range(len(users)):
             mask = np.ones(split.n_items, dtype=bool)
             mask[seen[r]] = False
-            mask[items[r]] = True
-            pool = all_scores[r, mask]
-            pct[r] = ((pool < scores[r]).sum() + 0.5 * ((pool == scores[r]).sum() - 1)) / max(
-                len(pool) - 1, 1)
+            mask[items[r]] = False
+            others = np.flatnonzero(mask)
+            if c and len(others) > c:
+                others = np.sort(rng.choice(others, c, replace=False))
+            pools.append(np.concatenate([[items[r]], others]).astype(np.int64))
+        t0 = time.perf_counter()
+        if c:
+            flat_u = np.concatenate([np.full(len(p), u) for u, p in zip(users, pools)])
+            flat = check_scores(model.score(flat_u, np.concatenate(pools)), model.name,
+                                (len(flat_u),))
+            bounds = np.cumsum([0] + [len(p) for p in pools])
+            pooled = [flat[bounds[r]:bounds[r + 1]] for r in range(len(users))]
+        else:
+            all_scores = check_scores(model.score_all(users), model.name,
+                                      (len(users), split.n_items))
+            pooled = [all_scores[r, p] for r, p in enumerate(pools)]
+        result.inference_seconds += time.perf_counter() - t0
+        result.inference_calls += 1
+        scores = np.array([p[0] for p in pooled])
+        pct = np.array([((p[1:] < p[0]).sum() + 0.5 * (p[1:] == p[0]).sum()) / max(len(p) - 1, 1)
+                        for p in pooled])
+        result.info["fidelity_pool"] = (f"{c} unseen items drawn per pair (seed + 3)" if c
+                                        else "all unseen items")
         return pct >= 0.5, scores, pct
 
     def _vocabulary(self, builder, users, items):
@@ -258,6 +294,26 @@ class ExplanationTrack:
         chosen = np.asarray(model.choose(users, cands))
         result.inference_seconds += time.perf_counter() - t0
         return xm.alignment_accuracy(chosen, top1)
+
+
+def _contrastive(model, users, items) -> list[ContrastivePair]:
+    """The model's (for, against) pairs as ``ContrastivePair``; a wrong count is an error."""
+    got = list(model.explain_contrastive(users, items))
+    if len(got) != len(users):
+        raise ModelOutputError(f"model {model.name!r}: explain_contrastive returned {len(got)} "
+                               f"pairs for {len(users)} requests",
+                               "return one (for, against) pair or ContrastivePair per request")
+    out = []
+    for h in got:
+        if isinstance(h, ContrastivePair):
+            out.append(h)
+        elif isinstance(h, tuple | list) and len(h) == 2:
+            out.append(ContrastivePair(str(h[0]), str(h[1])))
+        else:
+            raise ModelOutputError(f"model {model.name!r}: explain_contrastive returned {h!r}",
+                                   "return a (for, against) tuple or a ContrastivePair "
+                                   "(malformed=True when the text could not be parsed)")
+    return out
 
 
 def _has_reviews(dataset: str) -> bool:

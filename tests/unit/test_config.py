@@ -122,3 +122,17 @@ def test_unknown_track_and_track_section_are_named(tmp_path):
         load_suite(write(tmp_path, GOOD.replace('seeds = [0, 1]', 'seeds = [0]\ntracks = ["acuracy"]')))
     with pytest.raises(ConfigError, match=r"\[accuracy\]: unknown key 'kz'"):
         load_suite(write(tmp_path, GOOD.replace("ks = [10, 5, 10]", "kz = [10]")))
+
+
+def test_per_model_tracks_are_a_checked_subset(tmp_path):
+    two = GOOD.replace('seeds = [0, 1]', 'seeds = [0]\ntracks = ["accuracy", "efficiency"]') \
+        + '[[models]]\nname = "random"\n'
+    two = two.replace("[accuracy]\nks = [10, 5, 10]\n", "") + "[accuracy]\nks = [10]\n"
+    s = load_suite(write(tmp_path, two.replace('name = "pop"', 'name = "pop"\ntracks = '
+                                                '["efficiency"]', 1)))
+    pop, rnd = s.models
+    assert s.tracks_for(pop) == ["efficiency"]
+    assert s.tracks_for(rnd) == ["accuracy", "efficiency"]
+    bad = write(tmp_path, two.replace('name = "pop"', 'name = "pop"\ntracks = ["explanation"]', 1))
+    with pytest.raises(ConfigError, match="subset of the suite's tracks"):
+        load_suite(bad)

@@ -1,0 +1,1 @@
+"""Explainer systems compared with ExplainRec: RecExplainer and LR-Recsys."""

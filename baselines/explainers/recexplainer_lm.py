@@ -1,0 +1,155 @@
+"""RecExplainer's language-model side: the projection of target embeddings into the LM, tuning,
+candidate scoring and yes/no answers, all on soft-token prompts (``benchmark.llm.soft_prompts``).
+
+The target's user and item vectors are frozen buffers; one trained linear layer maps them to the
+LM's hidden size (intention alignment). Answers are scored by their mean token log-probability
+(title tokens + eos) so that long and short titles compete fairly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmark.errors import DataError
+from benchmark.llm.soft_prompts import SegmentEncoder, forward_rows
+
+
+class TargetProjection(nn.Module):
+    """Soft tokens from a target recommender's embeddings: index < n_items is an item, index
+    n_items + u is user u. Only ``proj`` (d -> LM hidden size) is trained; ``init_std`` should be
+    the LM's own input-embedding spread, so soft tokens start on the scale of word tokens."""
+
+    def __init__(self, user_emb: np.ndarray, item_emb: np.ndarray, hidden: int,
+                 init_std: float = 0.02) -> None:
+        super().__init__()
+        u, i = np.asarray(user_emb, np.float32), np.asarray(item_emb, np.float32)
+        if u.ndim != 2 or i.ndim != 2 or u.shape[1] != i.shape[1]:
+            raise DataError(f"target embeddings have shapes {u.shape} and {i.shape}",
+                            "pass (n_users, d) and (n_items, d) arrays with the same d")
+        if not (np.isfinite(u).all() and np.isfinite(i).all()):
+            raise DataError("target embeddings contain NaN or infinity",
+                            "check the target model's scores")
+        scale = float(np.concatenate([u.ravel(), i.ravel()]).std()) or 1.0
+        self.register_buffer("items", torch.from_numpy(i / scale))
+        self.register_buffer("users", torch.from_numpy(u / scale))
+        self.n_items = i.shape[0]
+        self.proj = nn.Linear(i.shape[1], hidden)
+        nn.init.normal_(self.proj.weight, std=init_std / np.sqrt(i.shape[1]))  # out std ~ init_std
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        is_item = idx < self.n_items
+        vec = torch.where(is_item[:, None], self.items[idx.clamp(max=self.n_items - 1)],
+                          self.users[(idx - self.n_items).clamp(min=0)])
+        return self.proj(vec)
+
+
+def _answer(enc: SegmentEncoder, text: str, eos: int | None) -> list[int]:
+    return enc.text(text) + ([eos] if eos is not None else [])
+
+
+def tune(bb, soft: TargetProjection | None, enc: SegmentEncoder, prompts: Sequence[list],
+         answers: Sequence[str], *, epochs: int, lr: float, batch_size: int, seed: int,
+         projection_lr: float | None = None, progress: bool = True) -> dict:
+    """Teacher-forced cross-entropy on the answers (+ eos), averaged per example; trains the
+    LM's trainable weights (LoRA or all) and the projection."""
+    from tqdm.auto import tqdm
+
+    eos = bb.tokenizer.eos_token_id
+    encoded = [enc.encode(p) for p in prompts]
+    targets = [_answer(enc, a, eos) for a in answers]
+    params = [p for p in bb.model.parameters() if p.requires_grad]
+    groups = [{"params": params, "lr": lr}]
+    if soft is not None:
+        groups.append({"params": list(soft.parameters()), "lr": projection_lr or lr})
+        params = params + groups[1]["params"]
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    per_epoch = max(1, -(-len(encoded) // batch_size))
+    total = per_epoch * epochs
+    opt = torch.optim.AdamW(groups)
+    warm = max(1, total // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / max(1, total)))
+    bb.model.train()
+    losses: list[float] = []
+    t0 = time.perf_counter()
+    bar = tqdm(total=total, desc="RecExplainer alignment tuning", unit="step", leave=False,
+               disable=not progress, mininterval=1.0)
+    try:
+        for _ in range(epochs):
+            for b in np.array_split(rng.permutation(len(encoded)), per_epoch):
+                rows = [(encoded[i][0] + targets[i], encoded[i][1] + [-1] * len(targets[i]))
+                        for i in b]
+                keep = max(len(targets[i]) for i in b) + 1
+                logits, _, _ = forward_rows(bb, soft, rows, keep=keep)
+                logits = logits[:, :-1, :]
+                tgt = torch.full(logits.shape[:2], -100, dtype=torch.long)
+                for r, i in enumerate(b):
+                    tgt[r, keep - 1 - len(targets[i]):] = torch.tensor(targets[i])
+                tok_loss = nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]), tgt.to(logits.device).reshape(-1),
+                    reduction="none").view(tgt.shape)
+                # each example weighs the same: a one-token "Yes." counts as much as a title
+                mask = (tgt != -100).to(tok_loss.device)
+                loss = ((tok_loss * mask).sum(1) / mask.sum(1).clamp(min=1)).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                losses.append(float(loss.detach()))
+                bar.update(1)
+    finally:
+        bar.close()
+        bb.model.eval()
+    tail = losses[-max(1, len(losses) // 10):]
+    return {"steps": len(losses), "seconds": time.perf_counter() - t0,
+            "first_loss": losses[0] if losses else None, "final_loss": float(np.mean(tail))}
+
+
+def answer_scores(bb, soft, enc: SegmentEncoder, prompts: Sequence[list],
+                  answers: Sequence[Sequence[str]], batch_size: int = 64) -> np.ndarray:
+    """Mean token log-probability of each candidate answer after its prompt: (n, c)."""
+    eos = bb.tokenizer.eos_token_id
+    rows, where, lengths = [], [], []
+    for n, (p, cands) in enumerate(zip(prompts, answers)):
+        ids, sl = enc.encode(p)
+        for c, a in enumerate(cands):
+            t = _answer(enc, a, eos)
+            rows.append((ids + t, sl + [-1] * len(t)))
+            where.append((n, c))
+            lengths.append(len(t))
+    width = max((len(a) for a in answers), default=0)
+    out = np.full((len(prompts), width), np.nan)
+    order = np.argsort([len(r[0]) for r in rows], kind="stable")  # similar lengths together
+    with torch.inference_mode():
+        for start in range(0, len(rows), batch_size):
+            idx = order[start:start + batch_size]
+            keep = max(lengths[i] for i in idx) + 1
+            logits, _, _ = forward_rows(bb, soft, [rows[i] for i in idx], keep=keep)
+            lp = torch.log_softmax(logits[:, :-1, :], -1)
+            for r, i in enumerate(idx):
+                t = torch.tensor(rows[i][0][-lengths[i]:])
+                got = lp[r, keep - 1 - lengths[i]:].gather(-1, t[:, None])[:, 0]
+                n, c = where[i]
+                out[n, c] = float(got.mean())
+    return out
+
+
+def yes_probability(bb, soft, enc: SegmentEncoder, prompts: Sequence[list], yes: int, no: int,
+                    batch_size: int = 64) -> np.ndarray:
+    """P(Yes) / (P(Yes) + P(No)) at the first response position."""
+    rows = [enc.encode(p) for p in prompts]
+    out = np.empty(len(rows))
+    with torch.inference_mode():
+        for start in range(0, len(rows), batch_size):
+            logits, _, _ = forward_rows(bb, soft, rows[start:start + batch_size], keep=1)
+            diff = (logits[:, -1, no] - logits[:, -1, yes]).double().cpu().numpy()
+            out[start:start + len(diff)] = 1.0 / (1.0 + np.exp(diff))
+    return out
