@@ -16,7 +16,8 @@ did not train on (seeded draw of at most ``max_users``), so an explainer cannot 
                    for the target's top k among them);
 - interest_acc     user + item -> will the target recommend it: one item from its top
                    ``interest_top`` unseen (yes) and one from beyond its top ``interest_far``
-                   (no) per user, accuracy of P(yes) > 0.5.
+                   (no) per user, accuracy of P(yes) > 0.5; interest_auc: the share of users
+                   whose yes-item gets the higher P(yes) (a threshold-free reading).
 Candidates are shuffled with the seed. info["alignment_chance"] holds each measure for uniformly
 random scores on the same instances (mean of 20 seeded draws): the level an unaligned model gets.
 info["alignment_popularity"] holds the measures of an explainer that only knows how often each
@@ -173,11 +174,14 @@ class AlignmentTrack:
         p = model.align_yes(np.concatenate([users, users]), np.concatenate([pos, neg]))
         acc = am.binary_accuracy(p, np.r_[np.ones(len(users)), np.zeros(len(users))])
         rows.append(("interest_acc", None, (acc[:len(users)] + acc[len(users):]) / 2, PROTOCOL))
-        chance["interest_acc"] = 0.5
+        p_pos, p_neg = p[:len(users)], p[len(users):]
+        rows.append(("interest_auc", None, (p_pos > p_neg) + 0.5 * (p_pos == p_neg), PROTOCOL))
+        chance["interest_acc"] = chance["interest_auc"] = 0.5
         asked = np.concatenate([pos, neg])
         popular["interest_acc"] = float(am.binary_accuracy(
             (pop[asked] > np.median(pop)).astype(float),
             np.r_[np.ones(len(users)), np.zeros(len(users))]).mean())
+        popular["interest_auc"] = float(np.mean((pop[pos] > pop[neg]) + 0.5 * (pop[pos] == pop[neg])))
         result.inference_seconds += time.perf_counter() - t0
         result.inference_calls += 5
 

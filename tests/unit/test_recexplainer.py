@@ -155,8 +155,13 @@ class Oracle:
     def align_yes(self, users, items):
         if self.constant:
             return np.full(len(users), 0.5)
-        s = np.asarray(self.explained_model.score_all(users))
-        return np.array([float(s[n, i] > np.sort(s[n])[-8]) for n, i in enumerate(items)])
+        s = np.array(self.explained_model.score_all(users), dtype=float)
+        f = self.history.frame
+        out = []
+        for n, (u, i) in enumerate(zip(users, items)):  # yes = in the target's unseen top 5
+            s[n, f.item[f.user == u].to_numpy()] = -np.inf
+            out.append(float(i in np.argsort(-s[n], kind="stable")[:TRACK.interest_top]))
+        return np.array(out)
 
 
 def test_alignment_track_oracle_is_perfect_and_constant_is_not(split_synthetic, tmp_path):
@@ -175,7 +180,13 @@ def test_alignment_track_oracle_is_perfect_and_constant_is_not(split_synthetic, 
     flat = {r.metric: r.value for r in AlignmentTrack(TRACK, None).evaluate(
         oracle, split_synthetic, seed=0).rows}
     assert flat["item_title_acc"] == 0.0 and flat["next_hit"] == 0.0
-    assert flat["interest_acc"] == 0.5
+    assert flat["interest_acc"] == 0.5 and flat["interest_auc"] == 0.5  # ties count half
+    assert got["interest_acc"] == 1.0 and got["interest_auc"] == 1.0
+    # the popularity explainer's levels are recomputable from the stored instances' data
+    pop = res.info["alignment_popularity"]
+    assert set(pop) == {"history_coverage", "next_hit", "next_ndcg", "rank_ndcg",
+                        "interest_acc", "interest_auc"}
+    assert all(0.0 <= v <= 1.0 for v in pop.values())
     assert res.info["alignment_chance"]["next_hit"] == pytest.approx(TRACK.k / 5, abs=0.1)
 
 
@@ -183,7 +194,7 @@ def test_recexplainer_runs_the_track_and_explains(fitted, split_synthetic):
     res = AlignmentTrack(TRACK, None).evaluate(fitted, split_synthetic, seed=0)
     metrics = {r.metric for r in res.rows}
     assert metrics == {"item_title_acc", "history_coverage", "next_hit", "next_ndcg",
-                       "rank_ndcg", "interest_acc"}
+                       "rank_ndcg", "interest_acc", "interest_auc"}
     assert all(0.0 <= r.value <= 1.0 for r in res.rows)
     users = np.array([2, 3])
     items = np.array([fitted.view.ranked[2][0], fitted.view.ranked[3][0]])
