@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchmark.llm.segments import merge_segments
 from explainrec.data import Example, ItemTable
 
 INSTRUCTION = ("Given the movies the user liked and disliked, each with its reason, answer "
@@ -83,17 +84,7 @@ def prompt_segments(ex: Example, items: ItemTable, *, attribution: bool, soft: b
         prefix.append("\n")
     genres = ", ".join(items.genres[ex.item]) if attribution else ""
     suffix: Segments = ["Target: ", *_mention(items, ex.item, soft, genres), "?\n" + RESPONSE]
-    return _merge(prefix), _merge(suffix)
-
-
-def _merge(segs: Segments) -> Segments:
-    out: Segments = []
-    for s in segs:
-        if isinstance(s, str) and out and isinstance(out[-1], str):
-            out[-1] += s
-        else:
-            out.append(s)
-    return out
+    return merge_segments(prefix), merge_segments(suffix)
 
 
 def answer(liked: bool) -> str:

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.llm.segments import merge_segments
+
 INSTRUCTION = ("Below is an instruction that describes a task, paired with an input that provides "
                "further context. Write a response that appropriately completes the request.\n")
 RESPONSE = "### Response:\n"
@@ -87,17 +89,7 @@ class PromptBuilder:
         if item is not None and item >= 0:
             segs += ["Movie: ", *self.item(item, named_by_id=task == "item_title"), "\n"]
         segs.append(RESPONSE)
-        return _merge(segs)
-
-
-def _merge(segs: list) -> list:
-    out: list = []
-    for s in segs:
-        if isinstance(s, str) and out and isinstance(out[-1], str):
-            out[-1] += s
-        else:
-            out.append(s)
-    return out
+        return merge_segments(segs)
 
 
 @dataclass(frozen=True)

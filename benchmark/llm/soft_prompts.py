@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-#: a prompt: text pieces and soft-token indices, in order
-Segments = list
+from benchmark.llm.segments import Segments, merge_segments  # noqa: F401  (re-exported)
 
 
 class SegmentEncoder:
