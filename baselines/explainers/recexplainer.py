@@ -113,7 +113,7 @@ class RecExplainer(Recommender):
         t0 = time.perf_counter()
         sub = self.workdir / "target" if self.workdir is not None else None
         target, cached = fitted_target(c.target, dict(c.target_params), train, valid, seed,
-                                       sub, f"{self.name}-target")
+                                       sub, f"{c.target} (target)")
         self.explained_model = target
         t_target = time.perf_counter() - t0
         with torch_threads(c.num_threads):

@@ -123,6 +123,15 @@ def _board(dataset, track, protocol, keys, models, groups, sig) -> Board:
         n = first.protocol_settings(track).get("sampled_negatives")
         if n:
             board.notes.append(f"sampled = test positives + {n} frozen negatives")
+    if first is not None and track == "alignment":
+        info = first.metrics.get("info", {})
+        levels = {k: (v, info.get("alignment_popularity", {}).get(k))
+                  for k, v in info.get("alignment_chance", {}).items()}
+        board.notes.append(
+            f"target = {info.get('alignment_target', {}).get('name', 'the explained model')}'s "
+            "outputs on test users the explainer did not train on; random / popularity-only: "
+            + ", ".join(f"{k} {c:.3f} / {'-' if p is None else f'{p:.3f}'}"
+                        for k, (c, p) in levels.items()))
     if sig is not None:
         _daggers(board, groups, sig)
     return board
