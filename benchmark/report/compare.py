@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from benchmark.errors import BenchError, UnknownNameError
@@ -88,24 +89,33 @@ def _row(dataset, model, key, runs, base, shared, opts) -> dict | None:
     b = per_user_over_seeds(base, key, shared)
     if a is None or b is None:
         return None
+    sm, sb, st = across_seeds({s: runs[s].values[key] for s in shared},
+                              {s: base[s].values[key] for s in shared}, opts.test,
+                              seed=opts.seed)
+    seed_level = {"dataset": dataset, "track": key.track, "protocol": key.protocol,
+                  "metric": key.label, "model": model, "baseline": opts.baseline,
+                  "split_hash": runs[shared[0]].split_hash[:12],
+                  "seeds": " ".join(map(str, shared)), "test": opts.test,
+                  "model_seeds": sm.text(), "baseline_seeds": sb.text(), "p_seeds": st.pvalue}
+    n_common = len(np.intersect1d(a[0], b[0]))
+    if n_common < 2:  # e.g. max_eval_users drew other users in each seed: seed-level test only
+        nan = float("nan")
+        return {**seed_level, "n_users": n_common,
+                "baseline_mean": float(np.mean([base[s].values[key] for s in shared])),
+                "model_mean": float(np.mean([runs[s].values[key] for s in shared])),
+                "diff": nan, "ci_low": nan, "ci_high": nan, "p": nan, "cohens_d": nan,
+                "rank_biserial": nan, "wins": 0, "ties": 0, "losses": 0}
     p = pair_by_user(a[0], a[1], b[0], b[1], what=f"{model} vs {opts.baseline} {key}")
     test = paired_test(p.a, p.b, opts.test, seed=opts.seed)
     ci = mean_diff_ci(p.a, p.b, confidence=opts.confidence, n_resamples=opts.n_resamples,
                       seed=opts.seed)
     wtl = win_tie_loss(p.a, p.b, higher_is_better=direction(key.metric) > 0)
-    sm, sb, st = across_seeds({s: runs[s].values[key] for s in shared},
-                              {s: base[s].values[key] for s in shared}, opts.test,
-                              seed=opts.seed)
-    return {"dataset": dataset, "track": key.track, "protocol": key.protocol,
-            "metric": key.label, "model": model, "baseline": opts.baseline,
-            "split_hash": runs[shared[0]].split_hash[:12],
-            "n_users": len(p), "seeds": " ".join(map(str, shared)),
+    return {**seed_level, "n_users": len(p),
             "baseline_mean": float(p.b.mean()), "model_mean": float(p.a.mean()),
             "diff": float(p.diff.mean()), "ci_low": ci.low, "ci_high": ci.high,
-            "test": opts.test, "p": test.pvalue, "cohens_d": cohens_d_paired(p.a, p.b),
+            "p": test.pvalue, "cohens_d": cohens_d_paired(p.a, p.b),
             "rank_biserial": rank_biserial(p.a, p.b), "wins": wtl.wins, "ties": wtl.ties,
-            "losses": wtl.losses, "model_seeds": sm.text(), "baseline_seeds": sb.text(),
-            "p_seeds": st.pvalue}
+            "losses": wtl.losses}
 
 
 def render(df: pd.DataFrame, opts: CompareOptions, fmt: str = "md") -> str:
@@ -119,10 +129,11 @@ def render(df: pd.DataFrame, opts: CompareOptions, fmt: str = "md") -> str:
     pct = int(round(opts.confidence * 100))
     for (dataset, track, protocol), g in df.groupby(["dataset", "track", "protocol"], sort=True):
         table = [[r.model, r.metric, r.n_users, f"{r.baseline_mean:.4f}", f"{r.model_mean:.4f}",
+                  "n/a" if r.diff != r.diff else
                   f"{r.diff:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}]", _p(r.p),
                   _p(r.p_corrected) + (" *" if r.p_corrected < opts.alpha else ""),
-                  f"{r.cohens_d:+.3f}", f"{r.rank_biserial:+.3f}",
-                  f"{r.wins}/{r.ties}/{r.losses}", f"{r.model_seeds} vs {r.baseline_seeds}",
+                  _num(r.cohens_d), _num(r.rank_biserial),
+                  f"{r.wins}/{r.ties}/{r.losses}" if r.n_users >= 2 else "n/a", f"{r.model_seeds} vs {r.baseline_seeds}",
                   _p(r.p_seeds)] for r in g.itertuples()]
         headers = ["model", "metric", "users", opts.baseline, "model", f"diff [{pct}% CI]",
                    "p", f"p ({opts.correction})", "d_z", "r_rb", "W/T/L", "over seeds",
@@ -132,13 +143,20 @@ def render(df: pd.DataFrame, opts: CompareOptions, fmt: str = "md") -> str:
         parts.append(f"**{dataset} | {track} | protocol={protocol} | split hash {split} | "
                      f"vs {opts.baseline}**\n\n"
                      + tabulate(table, headers, tablefmt="github", disable_numparse=True)
-                     + f"\n\n_Per-user values averaged over seeds {seeds}, paired by user id; "
+                     + f"\n\n_Per-user values averaged over seeds {seeds}, paired by user id "
+                     "(users = those both models were evaluated on in every seed; with fewer "
+                     "than 2, e.g. when max_eval_users drew other users per seed, only the "
+                     "seed-level test applies and the means are of the run means); "
                      f"two-sided {opts.test}; {opts.correction} correction over all "
                      f"{len(df)} rows of this comparison (* = below alpha {opts.alpha}); bootstrap CI ({opts.n_resamples} "
                      f"resamples, seed {opts.seed}); W/T/L = users where the model is "
                      f"better / equal / worse; 'over seeds' = mean ± std of the run means, "
                      f"p (seeds) = paired {opts.test} over seeds (needs ≥ 2)._\n")
     return "\n".join(parts)
+
+
+def _num(x: float) -> str:
+    return "n/a" if x != x else f"{x:+.3f}"
 
 
 def _p(p: float) -> str:

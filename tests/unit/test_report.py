@@ -14,7 +14,7 @@ import pytest
 from scipy import stats as sps
 
 from benchmark.errors import BenchError
-from benchmark.report.compare import CompareOptions, compare
+from benchmark.report.compare import CompareOptions, compare, render
 from benchmark.report.leaderboard import SignificanceSpec, build_boards
 from benchmark.report.plots import all_plots
 from benchmark.report.render import to_csv, to_html, to_latex, to_markdown
@@ -272,3 +272,25 @@ def test_nan_per_user_values_mean_undefined_and_are_dropped(tmp_path):
     keep = ~np.isnan(a) & ~np.isnan(b)
     assert row["n_users"] == 37
     assert row["p"] == pytest.approx(sps.ttest_rel(a[keep], b[keep]).pvalue)
+
+
+def test_compare_with_other_users_per_seed_falls_back_to_the_seed_level_test(tmp_path):
+    """max_eval_users draws users per seed: no user is in every seed, so the per-user test is
+    n/a (not an error, not a 1-user 'test') and the seed-level test still runs."""
+    rng = np.random.default_rng(3)
+    means = {}
+    for seed in (0, 1, 2):
+        users = np.arange(100 * seed, 100 * seed + 50)  # disjoint subsets
+        for name, shift in (("base", 0.0), ("m", 0.05)):
+            v = np.clip(rng.random(50) * 0.5 + shift + 0.02 * seed, 0, 1)
+            make_run(tmp_path, name, seed, {"accuracy/sampled/ndcg@10": v}, users)
+            means[(name, seed)] = float(v.mean())
+    df = compare(load_runs([tmp_path]), CompareOptions("base", ("ndcg@10",)))
+    row = df.iloc[0]
+    assert row["n_users"] == 0 and np.isnan(row["p"]) and np.isnan(row["diff"])
+    a = [means[("m", s)] for s in (0, 1, 2)]
+    b = [means[("base", s)] for s in (0, 1, 2)]
+    assert row["p_seeds"] == pytest.approx(sps.ttest_rel(a, b).pvalue)
+    assert row["model_mean"] == pytest.approx(np.mean(a))
+    text = render(df, CompareOptions("base"))
+    assert "| n/a" in text and "seed-level test" in text
