@@ -34,6 +34,7 @@ import numpy as np
 from pydantic import Field
 
 from benchmark.config.base import Strict
+from benchmark.data.sequences import items_in_time_order, last_items
 from benchmark.metrics import alignment as am
 from benchmark.tracks.accuracy import _per_user_items
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
@@ -82,7 +83,9 @@ class AlignmentTrack:
         if len(users) > s.max_users:
             users = np.sort(rng.choice(users, s.max_users, replace=False))
         seen = _per_user_items(history.frame, users)
-        recent = _recent_sets(history, users, s.exclude_recent)
+        ordered = items_in_time_order(history)
+        recent = [last_items(ordered.get(int(u), np.zeros(0, dtype=np.int64)), s.exclude_recent)
+                  for u in users]
         scores = np.array(target.score_all(users), dtype=np.float64, copy=True)
         for r in range(len(users)):
             scores[r, seen[r]] = -np.inf
@@ -208,16 +211,6 @@ class AlignmentTrack:
                                    "item": None if items is None else int(items[n]),
                                    "candidates": [int(x) for x in cands[n]],
                                    "scores": [float(x) for x in scores[n]]})
-
-
-def _recent_sets(history, users: np.ndarray, n: int) -> list[np.ndarray]:
-    f = history.frame
-    out = []
-    for u in users:
-        rows = f[f["user"].to_numpy() == u]
-        order = np.lexsort((np.arange(len(rows)), rows["timestamp"].to_numpy()))
-        out.append(rows["item"].to_numpy()[order][-n:] if n else np.zeros(0, dtype=np.int64))
-    return out
 
 
 def _chance(measure, shape: tuple[int, int], seed: int, draws: int = 20) -> float:
