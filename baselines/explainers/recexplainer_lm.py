@@ -17,6 +17,7 @@ from torch import nn
 
 from benchmark.errors import DataError
 from benchmark.llm.soft_prompts import SegmentEncoder, forward_rows
+from benchmark.llm.train import warmup_linear_decay
 
 
 class TargetProjection(nn.Module):
@@ -73,9 +74,7 @@ def tune(bb, soft: TargetProjection | None, enc: SegmentEncoder, prompts: Sequen
     per_epoch = max(1, -(-len(encoded) // batch_size))
     total = per_epoch * epochs
     opt = torch.optim.AdamW(groups)
-    warm = max(1, total // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / max(1, total)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear_decay(total))
     bb.model.train()
     losses: list[float] = []
     t0 = time.perf_counter()

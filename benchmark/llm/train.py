@@ -16,6 +16,13 @@ from benchmark.llm.loading import Backbone
 from benchmark.llm.scoring import answer_ids, causal_forward
 
 
+def warmup_linear_decay(total: int):
+    """LR factor per step: linear warm-up over the first 5% of ``total`` steps, then linear
+    decay to 0 (shared by the LM tuning loops)."""
+    warm = max(1, total // 20)
+    return lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / max(1, total))
+
+
 def finetune_causal(bb: Backbone, prompts: Sequence[str], answers: Sequence[str], *,
                     epochs: int = 1, lr: float = 3e-4, batch_size: int = 16, seed: int = 0,
                     max_steps: int | None = None, progress: bool = True,
@@ -46,9 +53,7 @@ def finetune_causal(bb: Backbone, prompts: Sequence[str], answers: Sequence[str]
     total = steps_per_epoch * epochs if max_steps is None else min(max_steps,
                                                                     steps_per_epoch * epochs)
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    warm = max(1, total // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / max(1, total)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear_decay(total))
     bb.model.train()
     t0, step, losses = time.perf_counter(), 0, []
     bar = tqdm(total=total, desc="LLM fine-tuning", unit="step", disable=not progress,
