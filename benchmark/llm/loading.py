@@ -83,16 +83,12 @@ def weights_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _kind_of(path: Path) -> str:
-    cfg = json.loads((path / "config.json").read_text())
-    return "seq2seq" if cfg.get("is_encoder_decoder") else "causal"
-
-
 def load_backbone(path: Path | str, kind: str = "auto", device: str = "auto",
                   dtype: str = "auto") -> Backbone:
     """Model + tokenizer from a local folder, in eval mode on the chosen device and dtype."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+    from benchmark.llm.resolve import folder_kind
     from benchmark.llm.tokenizer import load_tokenizer
 
     path = Path(path).expanduser()
@@ -100,10 +96,13 @@ def load_backbone(path: Path | str, kind: str = "auto", device: str = "auto",
         raise BenchError(f"language model not found: {path} (no config.json)",
                          "pass a local folder saved with save_pretrained() (e.g. a downloaded "
                          "Hugging Face checkpoint); nothing is downloaded at run time")
-    if kind == "auto":
-        kind = _kind_of(path)
-    if kind not in ("causal", "seq2seq"):
+    if kind not in ("auto", "causal", "seq2seq"):
         raise ConfigError(f"unknown backbone kind {kind!r}", "use \"causal\" or \"seq2seq\"")
+    found = folder_kind(path)
+    if kind != "auto" and kind != found:
+        raise ConfigError(f"a {kind} language model was asked for, but {path} holds a {found} "
+                          "one", f"point backbone at a {kind} checkpoint folder")
+    kind = found
     dev = choose_device(device)
     dt = choose_dtype(dev, dtype)
     cls = AutoModelForCausalLM if kind == "causal" else AutoModelForSeq2SeqLM
@@ -120,11 +119,14 @@ def load_backbone(path: Path | str, kind: str = "auto", device: str = "auto",
 
 def describe_backbone(bb: Backbone) -> dict:
     """JSON-ready provenance: where the weights came from, their hash, size, device and dtype."""
-    origin = bb.info.get("origin", "local checkpoint")
-    return {"path": bb.path, "kind": bb.kind, "origin": origin,
+    origin = bb.info.get("origin", "local checkpoint folder")
+    name = bb.info.get("name") or Path(bb.path).name
+    return {"name": name, "path": bb.path, "kind": bb.kind, "origin": origin,
+            "pretrained": bool(bb.info.get("pretrained", "origin" not in bb.info)),
             "weights_sha256": bb.weights_sha256, "n_params": bb.n_params, "device": bb.device,
             "dtype": str(bb.dtype).replace("torch.", ""),
-            **{k: bb.info[k] for k in ("size", "vocab_size", "corpus_sha256", "pretrain")
+            **{k: bb.info[k] for k in ("size", "vocab_size", "corpus_sha256", "pretrain",
+                                       "gguf_sha256", "packaged")
                if k in bb.info}}
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from benchmark.errors import ConfigError
 
 CACHE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "cache" / "llm"
-ORIGIN = "small model trained from scratch here"
+ORIGIN = "small model trained from scratch here: a test fixture, not a pretrained language model"
 #: bump when the corpus or the training recipe changes (invalidates cached backbones)
 RECIPE_VERSION = 1
 PRETRAIN = {"causal": {"epochs": 1, "lr": 3e-3, "batch_size": 32},
@@ -143,7 +143,8 @@ def _build(kind: str, dataset: str, size: dict, vocab_size: int, out: Path,
     tok.save_pretrained(str(out))
     (out / "backbone.json").unlink(missing_ok=True)
     digest = weights_sha256(out)
-    info = {"origin": ORIGIN, "kind": kind, "dataset": dataset, "size": size,
+    info = {"origin": ORIGIN, "name": f"trained-here {kind} fixture", "pretrained": False,
+            "kind": kind, "dataset": dataset, "size": size,
             "vocab_size": len(tok), "n_params": int(sum(p.numel() for p in model.parameters())),
             "corpus_sha256": corpus_sha, "corpus_lines": len(texts),
             "pretrain": {**PRETRAIN[kind], **stats}, "recipe_version": RECIPE_VERSION,
