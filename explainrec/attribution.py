@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchmark.llm.chat import ChatFrame
 from benchmark.llm.segments import merge_segments
 from explainrec.data import Example, ItemTable
 
@@ -62,10 +63,14 @@ def _mention(items: ItemTable, i: int, soft: bool, reason: str) -> Segments:
 
 
 def prompt_segments(ex: Example, items: ItemTable, *, attribution: bool, soft: bool,
-                    evidence: str | None = None) -> tuple[Segments, Segments]:
+                    evidence: str | None = None, frame: ChatFrame | None = None
+                    ) -> tuple[Segments, Segments]:
     """(prefix, suffix): the user part (shared by every target of a user) and the target part,
-    ending with "### Response:\\n"."""
-    prefix: Segments = [(INSTRUCTION if attribution else INSTRUCTION_PLAIN) + "\n### Input:\n"]
+    ending where the answer starts: "### Response:\\n", or, with an instruction model's chat
+    ``frame``, the user's turn wrapped in its template up to the assistant's first token."""
+    head = frame.head if frame is not None else ""
+    prefix: Segments = [head + (INSTRUCTION if attribution else INSTRUCTION_PLAIN)
+                        + "\n### Input:\n"]
     if evidence:
         prefix.append(evidence + "\n")
     for label, want in (("Liked: ", True), ("Disliked: ", False)):
@@ -83,7 +88,8 @@ def prompt_segments(ex: Example, items: ItemTable, *, attribution: bool, soft: b
             first = False
         prefix.append("\n")
     genres = ", ".join(items.genres[ex.item]) if attribution else ""
-    suffix: Segments = ["Target: ", *_mention(items, ex.item, soft, genres), "?\n" + RESPONSE]
+    end = "?" + frame.tail if frame is not None else "?\n" + RESPONSE
+    suffix: Segments = ["Target: ", *_mention(items, ex.item, soft, genres), end]
     return merge_segments(prefix), merge_segments(suffix)
 
 

@@ -23,7 +23,9 @@ VARIANTS: dict[str, dict[str, bool]] = {
 @dataclasses.dataclass
 class ExplainRecConfig:
     variant: str = "full"
-    backbone: str = ""  # local HF causal-LM folder; "" = the small model trained here
+    #: "default" (or "") = SmolLM2-135M-Instruct; "trained-here" = the test fixture; else a
+    #: local causal-LM checkpoint folder (benchmark.llm.resolve_backbone)
+    backbone: str = "default"
     dataset: str = "ml-100k"  # whose catalogue trains the default backbone (and protocol side data)
     lora_r: int = 8
     lora_alpha: int = 16

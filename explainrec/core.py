@@ -16,7 +16,6 @@ attribution on, "\\nReason: " + O_reason + </s>. From one forward pass:
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,15 +48,17 @@ class ERNet(nn.Module):
     def __init__(self, cfg: ExplainRecConfig, items: ItemTable,
                  features: dict[str, np.ndarray] | None, seed: int) -> None:
         super().__init__()
-        from benchmark.llm import add_lora, default_backbone, describe_backbone, load_backbone
+        from benchmark.llm import add_lora, describe_backbone, load_backbone, resolve_backbone
+        from benchmark.llm.chat import chat_frame
 
         self.cfg, self.items, self.sw = cfg, items, cfg.switches
         torch.manual_seed(seed)
-        path = Path(cfg.backbone) if cfg.backbone else default_backbone("causal", cfg.dataset)
+        path = resolve_backbone(cfg.backbone, "causal", user="ExplainRec", dataset=cfg.dataset)
         bb = load_backbone(path, kind="causal", device=cfg.device, dtype=cfg.dtype)
         self.backbone_info = describe_backbone(bb)
         self.bb = add_lora(bb, r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout)
         self.enc = SegmentEncoder(bb.tokenizer)
+        self.frame = chat_frame(bb.tokenizer)  # None for a tokenizer without a chat template
         self.yes = self.enc.text(attr.ANSWERS[0])
         self.no = self.enc.text(attr.ANSWERS[1])
         if self.yes[0] == self.no[0]:
@@ -77,6 +78,7 @@ class ERNet(nn.Module):
     # --- prompts ------------------------------------------------------------------------------
     def prompt(self, ex: Example, evidence: str | None = None):
         pre, suf = attr.prompt_segments(ex, self.items, attribution=self.sw["attribution"],
+                                        frame=self.frame,
                                         soft=self.soft is not None, evidence=evidence)
         return self.enc.encode(pre), self.enc.encode(suf)
 

@@ -26,18 +26,13 @@ def answer_logits(bb, soft_tokens, rows, yes: int, no: int) -> torch.Tensor:
     return logits[:, -1, yes] - logits[:, -1, no]
 
 
-def _kv(cache) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    if hasattr(cache, "layers"):
-        return [(layer.keys, layer.values) for layer in cache.layers]
-    return [(k, v) for k, v in cache]  # legacy tuple caches
-
-
 def prefix_answer_logits(bb, soft_tokens, prefix, suffixes, yes: int, no: int,
                          batch_size: int = 64) -> np.ndarray:
     """logit(Yes) - logit(No) for one shared prefix and many suffixes (prefix run once)."""
-    from transformers import DynamicCache
+    from benchmark.llm.prefix import cache_arg, expand_cache, returned_cache
 
     out = np.empty(len(suffixes))
+    cache_kw = cache_arg(bb.model)  # "cache" (transformers 5) or "past_key_values" (older)
     dev = bb.device
     p_ids = torch.tensor([prefix[0]], dtype=torch.long, device=dev)
     p_soft = torch.tensor([prefix[1]], dtype=torch.long, device=dev)
@@ -45,7 +40,7 @@ def prefix_answer_logits(bb, soft_tokens, prefix, suffixes, yes: int, no: int,
     with torch.inference_mode():
         pre = bb.model(inputs_embeds=embed(bb.model, soft_tokens, p_ids, p_soft),
                        position_ids=torch.arange(n_pre, device=dev)[None], use_cache=True)
-        kv = _kv(pre.past_key_values)
+        pre_cache = returned_cache(pre)  # the model's own cache object, batch of one
         for start in range(0, len(suffixes), batch_size):
             chunk = suffixes[start:start + batch_size]
             b, width = len(chunk), max(len(s[0]) for s in chunk)
@@ -58,15 +53,12 @@ def prefix_answer_logits(bb, soft_tokens, prefix, suffixes, yes: int, no: int,
                 ids[n, width - len(i):] = torch.tensor(i)  # masked out, so every suffix ends
                 soft[n, width - len(s):] = torch.tensor(s)  # in the last column
                 mask[n, n_pre + width - len(i):] = 1
-            cache = DynamicCache(ddp_cache_data=[(k.expand(b, -1, -1, -1).contiguous(),
-                                                  v.expand(b, -1, -1, -1).contiguous())
-                                                 for k, v in kv])
             pad = (width - lengths)[:, None].to(dev)
             pos = (n_pre + torch.arange(width, device=dev)[None] - pad).clamp(min=0)
             last = bb.model(inputs_embeds=embed(bb.model, soft_tokens, ids.to(dev),
                                                 soft.to(dev)),
                             attention_mask=mask.to(dev), position_ids=pos,
-                            past_key_values=cache, use_cache=True,
+                            use_cache=True, **{cache_kw: expand_cache(pre_cache, b)},
                             logits_to_keep=1).logits[:, -1].float()
             out[start:start + b] = (last[:, yes] - last[:, no]).cpu().numpy()
     return out

@@ -107,6 +107,8 @@ class ExplainRec(Recommender):
         reasons = attr.reason_targets(builder, examples) if sw["attribution"] else None
         self.net = ERNet(c, items, self._features(catalog), seed)
         self._info["backbone"] = self.net.backbone_info
+        self._info["prompt_format"] = ("tokenizer chat template" if self.net.frame is not None
+                                       else "plain text (### Response:)")
         stats = train(self.net, examples, reasons, kb_train, seed)
         self._info["train"] = stats
         self._info["n_train_samples"] = len(examples)
@@ -276,7 +278,7 @@ class ExplainRec(Recommender):
             pre, suf = attr.prompt_segments(
                 Example(int(u), hist, liked, int(i), False, np.nan, 0), self.items,
                 attribution=self.config.switches["attribution"], soft=self.net.soft is not None,
-                evidence=self._evidence(int(u), hist))
+                evidence=self._evidence(int(u), hist), frame=self.net.frame)
             out.append("".join(s if isinstance(s, str) else "<item>" for s in pre + suf))
         return out
 

@@ -40,16 +40,20 @@ from benchmark.models.base import Capability, Recommender
 @dataclasses.dataclass
 class LRRecsysConfig:
     use_explanations: bool = True  # false = same network and training, no explanation input
-    backbone: str = ""  # local HF causal-LM folder; "" = the small model trained here
+    #: "default" (or "") = SmolLM2-135M-Instruct; "trained-here" = the test fixture; else a
+    #: local causal-LM checkpoint folder (benchmark.llm.resolve_backbone)
+    backbone: str = "default"
     backbone_dataset: str = "ml-100k"
-    finetune: str = "full"  # "full" (every weight of the small LM) or "lora"
+    #: "lora" (r = lora_r on q/v; a pretrained LM keeps its language) or "full" (every weight:
+    #: suits only the "trained-here" fixture; at 3e-3 it turned SmolLM2 into gibberish)
+    finetune: str = "lora"
     lora_r: int = 8
     lora_alpha: int = 16
     # LM recipe: on ml-100k 600 x 3 epochs leaves ~10% malformed answers, 800 x 2 epochs at
     # 2e-3 with 10 history titles left 80% (most without a "Negative:" half)
     lm_train_samples: int = 600  # TRAIN pairs the LM is tuned on (seeded draw)
     lm_epochs: int = 3
-    lm_lr: float = 3e-3
+    lm_lr: float = 5e-4
     lm_batch_size: int = 16
     history: int = 5  # history interactions shown in a prompt (and cited by its target)
     max_new_tokens: int = 128  # silver targets: median 98, max 121 tokens
@@ -131,15 +135,15 @@ class LRRecsys(Recommender):
         from benchmark.llm import (
             adapter_sha256,
             add_lora,
-            default_backbone,
             describe_backbone,
             finetune_causal,
             load_backbone,
+            resolve_backbone,
         )
 
         c, t0 = self.config, time.perf_counter()
-        path = Path(c.backbone) if c.backbone else default_backbone("causal",
-                                                                    c.backbone_dataset)
+        path = resolve_backbone(c.backbone, "causal", user="LR-Recsys",
+                                dataset=c.backbone_dataset)
         bb = load_backbone(path, kind="causal", device=c.device)
         info: dict[str, Any] = {"backbone": describe_backbone(bb), "finetune": c.finetune}
         torch.manual_seed(self._seed)

@@ -36,7 +36,6 @@ from baselines.llm import chatrec_prompts as C
 from baselines.llm.p5_prompts import user_histories
 from baselines.llm.p5_scoring import with_torch_threads
 from benchmark.data.types import Interactions
-from benchmark.errors import ConfigError
 from benchmark.models.base import Capability, Recommender
 
 
@@ -44,7 +43,8 @@ from benchmark.models.base import Capability, Recommender
 class ChatRecConfig:
     retriever: str = "lightgcn"  # registry name of the candidate generator
     retriever_params: dict = dataclasses.field(default_factory=dict)
-    #: "default" = the backbone layer's small causal LM trained here; else a local model folder
+    #: "default" (or "") = SmolLM2-135M-Instruct; "trained-here" = the test fixture; else a local
+    #: causal-LM checkpoint folder (benchmark.llm.resolve_backbone)
     backbone: str = "default"
     backbone_dataset: str = "ml-100k"
     device: str = "auto"
@@ -114,20 +114,13 @@ class ChatRec(Recommender):
                                  else f"light LoRA tuning, {c.tune_steps} steps (not the paper)")
 
     def _load_backbone(self, train: Interactions, seed: int):
-        from benchmark.llm import load_backbone
+        from benchmark.llm import describe_backbone, load_backbone, resolve_backbone
 
         c = self.config
-        if c.backbone == "default":
-            from benchmark.llm import default_backbone
-
-            path = default_backbone("causal", dataset=c.backbone_dataset, progress=c.show_progress)
-        else:
-            path = Path(c.backbone)
-        bb = load_backbone(path, kind="causal", device=c.device)
-        if bb.kind != "causal":
-            raise ConfigError(f"Chat-REC needs a causal LM, got {bb.kind} from {path}",
-                              "point backbone at a decoder-only checkpoint")
-        self.bb = bb
+        path = resolve_backbone(c.backbone, "causal", user="Chat-REC",
+                                dataset=c.backbone_dataset, progress=c.show_progress)
+        self.bb = load_backbone(path, kind="causal", device=c.device)
+        self._info["backbone"] = describe_backbone(self.bb)
         if c.tune_steps > 0:
             self._tune(train, seed)
         return self.bb
@@ -221,11 +214,20 @@ class ChatRec(Recommender):
 
     @with_torch_threads
     def explain(self, users: np.ndarray, items: np.ndarray) -> list[str]:
-        prompts = [C.explanation_prompt(self.prompt_for(u), C.quoted_title(
-            self.history.catalog, i)) for u, i in zip(users, items)]
         if self.config.endpoint_url:
-            return [self.scorer.complete(p) for p in prompts]
+            return [self.scorer.complete(C.explanation_prompt(
+                self.prompt_for(u), C.quoted_title(self.history.catalog, i)))
+                for u, i in zip(users, items)]
         from benchmark.llm import generate
+        from benchmark.llm.chat import chat_frame
+
+        frame = chat_frame(self.bb.tokenizer)
+        if frame is None:  # a base model continues the text
+            prompts = [C.explanation_prompt(self.prompt_for(u), C.quoted_title(
+                self.history.catalog, i)) for u, i in zip(users, items)]
+        else:  # an instruction model is asked, in its own chat format
+            prompts = [frame.wrap(C.explanation_request(self.prompt_for(u), C.quoted_title(
+                self.history.catalog, i))) for u, i in zip(users, items)]
 
         return generate(self.bb, prompts, max_new_tokens=self.config.explain_max_tokens,
                         cache=self._cache(), progress=self.config.show_progress)

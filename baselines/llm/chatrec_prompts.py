@@ -66,6 +66,14 @@ def explanation_prompt(base: str, candidate: str) -> str:
     return f"{base} {candidate}\nWhy this movie suits the user:"
 
 
+def explanation_request(base: str, candidate: str) -> str:
+    """The same question as a user's turn for an instruction model (its chat template)."""
+    profile = base.removesuffix("Recommended movie:").strip()
+    return (f"{profile}\nWe recommend the movie {candidate} to this user. In one or two "
+            "sentences, explain why this movie suits the user, naming what it shares with the "
+            "movies they rated highly.")
+
+
 class LocalLMScorer:
     """Scores candidates for one user prompt with a local causal LM (cached by weights + prompt)."""
 

@@ -22,6 +22,7 @@ class JudgeRequest:
     item_title: str
     explanation: str
     liked_titles: tuple[str, ...] = ()  # the user's recent liked titles, oldest first
+    item_genres: tuple[str, ...] = ()  # the item's genres (catalog facts), when known
 
 
 @dataclass

@@ -1,46 +1,83 @@
 """The judge prompts, versioned: change a word here => bump JUDGE_PROMPT_VERSION.
 
-Two forms share the same header and definitions: the local judge reads one criterion at a time
-and its next token is the rating (so its probability over "1".."5" can be read); an endpoint is
-asked for all three ratings at once as a JSON object.
+Three forms share the same facts block (the user's recent liked titles, the item, its genres when
+known, the text) and the same criterion definitions:
+
+- ``chat_messages``: one criterion per chat, for a local judge whose tokenizer has a chat
+  template (an instruction-tuned model); the rating is the assistant's first token(s);
+- ``local_prompt``: the same question as plain text ending in "Rating (1-5):", for a local model
+  without a chat template (a base model or the test fixture);
+- ``endpoint_messages``: all three ratings at once as a JSON object, for an endpoint judge.
+
+Nothing in a prompt says where the text came from (a model, a reference): the judge sees only
+what a human rater would.
 """
 
 from __future__ import annotations
 
 from benchmark.judge.base import CRITERIA, JudgeRequest
 
-JUDGE_PROMPT_VERSION = "judge-v1"
+#: judge-v2: a chat form for instruction models; the item's genres when known; reworded criteria
+JUDGE_PROMPT_VERSION = "judge-v2"
 #: how many of the user's most recent liked titles the judge sees
 MAX_LIKED = 5
 
+SYSTEM = ("You are a strict, impartial judge of the explanations a recommender system writes "
+          "for its users. You check each explanation against the facts you are given.")
+
 DEFINITIONS = {
-    "usefulness": "does the explanation help this user decide whether to watch or buy the "
-                  "recommended item? 1 = no help at all, 5 = gives a clear, relevant reason "
-                  "to decide",
-    "accuracy": "is what the explanation says factually true of the item, and consistent "
-                "with the user's history shown above? 1 = false or contradicts the history, "
-                "5 = every claim is true and consistent",
-    "clarity": "is the explanation easy to understand? 1 = confusing or ungrammatical, "
-               "5 = short, fluent and unambiguous",
+    "usefulness": "does the explanation give this user a clear, relevant reason to decide "
+                  "whether to watch or buy the recommended item? 1 = no help at all, "
+                  "5 = a clear and relevant reason",
+    "accuracy": "does the explanation name the recommended item and say only things that are "
+                "true of it (its genres) and of the user's liked items? 1 = wrong item, wrong "
+                "genres or false claims, 5 = every claim is true",
+    "clarity": "is the explanation written in clear, grammatical sentences? 1 = jumbled words "
+               "or confusing, 5 = fluent and easy to understand",
 }
-#: the local prompt ends with this line; the rating digit follows it
+#: the plain prompt ends with this line; the rating digit follows it
 ANSWER_CONTEXT = "Rating (1-5):"
 
 
-def _header(req: JudgeRequest) -> str:
+def _check(criterion: str) -> None:
+    if criterion not in DEFINITIONS:
+        raise KeyError(f"unknown criterion {criterion!r}; known: {', '.join(CRITERIA)}")
+
+
+def _facts(req: JudgeRequest) -> str:
     liked = req.liked_titles[-MAX_LIKED:]
     history = "; ".join(liked) if liked else "(not available)"
-    return ("You judge an explanation that a recommender system gave a user for a recommended "
-            "item.\n"
-            f"Items the user recently liked: {history}\n"
-            f"Recommended item: {req.item_title}\n"
+    genres = f" (genres: {', '.join(req.item_genres)})" if req.item_genres else ""
+    return (f"Items the user recently liked: {history}\n"
+            f"Recommended item: {req.item_title}{genres}\n"
             f"Explanation: \"{req.explanation.strip()}\"\n")
 
 
+def _header(req: JudgeRequest) -> str:
+    return ("You judge an explanation that a recommender system gave a user for a recommended "
+            "item.\n" + _facts(req))
+
+
+def chat_messages(req: JudgeRequest, criterion: str) -> list[dict]:
+    """One criterion as chat messages; the assistant's reply starts with the rating digit."""
+    _check(criterion)
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": _header(req)
+            + f"\nRate the explanation's {criterion}: {DEFINITIONS[criterion]}\n"
+            + "Reply with one digit from 1 to 5 only."},
+    ]
+
+
+def chat_prompt(tokenizer, req: JudgeRequest, criterion: str) -> str:
+    """``chat_messages`` through the tokenizer's chat template, ready for the reply."""
+    return tokenizer.apply_chat_template(chat_messages(req, criterion), tokenize=False,
+                                         add_generation_prompt=True)
+
+
 def local_prompt(req: JudgeRequest, criterion: str) -> str:
-    """One criterion; the model's next tokens are its rating."""
-    if criterion not in DEFINITIONS:
-        raise KeyError(f"unknown criterion {criterion!r}; known: {', '.join(CRITERIA)}")
+    """One criterion as plain text (no chat template); the model's next tokens are its rating."""
+    _check(criterion)
     return (_header(req)
             + f"Criterion: {criterion}: {DEFINITIONS[criterion]}\n"
             + "Answer with one digit from 1 to 5.\n"
@@ -52,8 +89,7 @@ def endpoint_messages(req: JudgeRequest) -> list[dict]:
     crit = "\n".join(f"- {c}: {DEFINITIONS[c]}" for c in CRITERIA)
     shape = ", ".join(f'"{c}": n' for c in CRITERIA)
     return [
-        {"role": "system", "content": "You are a careful, impartial evaluator of "
-                                      "recommendation explanations."},
+        {"role": "system", "content": SYSTEM},
         {"role": "user", "content": _header(req)
             + f"Rate the explanation on each criterion with an integer from 1 to 5:\n{crit}\n"
             + f"Reply with only a JSON object {{{shape}}} and nothing else."},

@@ -34,8 +34,11 @@ def summarise(ratings: list[Rating], suffix: str = "") -> dict[str, tuple[float,
 
 
 def requests_for(samples: list[dict], field: str = "explanation") -> list[JudgeRequest]:
+    """The judge's view of each sample: title, text, liked titles and item genres (stored by
+    the track's judge step; older samples without them show neither)."""
     return [JudgeRequest(str(s["title"]), str(s.get(field) or ""),
-                         tuple(s.get("judge_context") or ())) for s in samples]
+                         tuple(s.get("judge_context") or ()),
+                         tuple(s.get("judge_item_genres") or ())) for s in samples]
 
 
 def judge_explanations(s: JudgeSettings, result, protocol: str, samples: list[dict], builder,
@@ -49,6 +52,7 @@ def judge_explanations(s: JudgeSettings, result, protocol: str, samples: list[di
     for smp in chosen:
         liked = builder.liked_history(int(smp["user"]))[-MAX_LIKED:]
         smp["judge_context"] = [builder.titles[i] for i in liked]
+        smp["judge_item_genres"] = list(builder.genres[int(smp["item"])])
     parts = [("", "explanation", "judge")]
     if s.rate_references:
         parts.append(("_reference", "reference", "judge_reference"))

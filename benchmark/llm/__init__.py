@@ -55,6 +55,8 @@ Public API (signatures are stable; other models build on them)::
     choose_dtype(device: str, dtype: str = "auto") -> torch.dtype   # bf16 on CUDA, fp32 on CPU
     describe_backbone(bb: Backbone) -> dict                 # JSON-ready provenance for results
     torch_threads(n: int = 0)            # context manager: torch threads = n inside (0 = as is)
+    thread_choice(bb, requested: int) -> dict      # (threads.py) requested if > 0, else the
+                                                   # fastest count of a timed probe, recorded
 
     # --- LoRA (benchmark/llm/lora.py) -------------------------------------------------------
     add_lora(bb: Backbone, r: int = 8, alpha: int = 16, dropout: float = 0.05,
@@ -83,6 +85,11 @@ Public API (signatures are stable; other models build on them)::
              batch_size: int = 16, cache: ResponseCache | None = None,
              progress: bool = False, adapter: str | None = None) -> list[str]
         Greedy, batched, left padded (causal) or encoder-decoder (seq2seq); new text only.
+
+    # --- chat templates (benchmark/llm/chat.py) ---------------------------------------------
+    chat_frame(tokenizer) -> ChatFrame | None     # .head + user message + .tail = the prompt up
+                                                  # to the assistant's answer (None: no template)
+    chat_prompt(tokenizer, message: str) -> str   # the message in the template (plain without)
 
     # --- cache (benchmark/llm/cache.py) -----------------------------------------------------
     ResponseCache(path: Path | str)
@@ -131,6 +138,8 @@ _EXPORTS = {
     "choose_dtype": "loading",
     "describe_backbone": "loading",
     "torch_threads": "loading",
+    "measured_threads": "threads",
+    "thread_choice": "threads",
     "add_lora": "lora",
     "adapter_sha256": "lora",
     "LabelTokens": "scoring",
@@ -139,6 +148,8 @@ _EXPORTS = {
     "continuation_logprobs": "scoring",
     "generate": "scoring",
     "ResponseCache": "cache",
+    "chat_frame": "chat",
+    "chat_prompt": "chat",
     "resolve_backbone": "resolve",
     "packaged_lm_folder": "packaged",
     "SMOLLM2_135M_INSTRUCT": "packaged",

@@ -6,12 +6,35 @@ are stored as JSON text (never pickled), so a cache file from anywhere is safe t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+
+#: while True, every ResponseCache lookup misses (the model really runs; results are still
+#: written), so latency and throughput are measured on computation, never on cache reads
+_BYPASS: ContextVar[bool] = ContextVar("response_cache_bypass", default=False)
+#: process-wide lookup counts, so a track can say how much of its inference the cache served
+_STATS = {"hits": 0, "misses": 0}
+
+
+@contextlib.contextmanager
+def uncached() -> Iterator[None]:
+    """Inside, every cache lookup misses: the models compute what they are asked."""
+    token = _BYPASS.set(True)
+    try:
+        yield
+    finally:
+        _BYPASS.reset(token)
+
+
+def cache_stats() -> dict[str, int]:
+    """A snapshot of the process's cache hits and misses (subtract two snapshots)."""
+    return dict(_STATS)
 
 
 def _key(weights: str, adapter: str, kind: str, prompt: str) -> str:
@@ -33,7 +56,11 @@ class ResponseCache:
 
     def get_many(self, weights: str, adapter: str, kind: str,
                  prompts: Sequence[str]) -> list[Any | None]:
-        """Cached values in prompt order; None where a prompt has no entry yet."""
+        """Cached values in prompt order; None where a prompt has no entry yet (or all None
+        inside ``uncached()``)."""
+        if _BYPASS.get():
+            _STATS["misses"] += len(prompts)
+            return [None] * len(prompts)
         keys = [_key(weights, adapter, kind, p) for p in prompts]
         found: dict[str, Any] = {}
         with self._connect() as db:
@@ -43,6 +70,8 @@ class ResponseCache:
                 for key, value in db.execute(
                         f"SELECT key, value FROM responses WHERE key IN ({marks})", chunk):
                     found[key] = json.loads(value)
+        _STATS["hits"] += len(found)
+        _STATS["misses"] += len(keys) - len(found)
         return [found.get(k) for k in keys]
 
     def put_many(self, weights: str, adapter: str, kind: str, prompts: Sequence[str],

@@ -5,6 +5,10 @@ prompt's last words (``context``), so tokenizers that merge across a space or sp
 several pieces are handled the same way. When both answers are one token, the score is the
 next-token probability ratio at the first response position; otherwise it is the ratio of the
 answers' full continuation probabilities.
+
+Causal scoring is arranged for speed without changing a result: prompts are sorted by token
+length into batches (less padding), and the token prefix that all prompts of a call share is run
+once and its key/value cache reused by every batch (``benchmark/llm/prefix.py``).
 """
 
 from __future__ import annotations
@@ -96,30 +100,75 @@ def _seq2seq_logprobs(bb: Backbone, prompts: Sequence[str],
     return out
 
 
+def _prefix_for(bb: Backbone, rows: list[list[int]], share_prefix: bool,
+                min_prefix: int) -> tuple[int, object | None]:
+    """(prefix length, its key/value cache) shared by ``rows``, or (0, None) when not worth it.
+
+    Call inside ``torch.inference_mode()``."""
+    from benchmark.llm.prefix import run_prefix, shared_prefix_length
+
+    n = shared_prefix_length(rows, min_prefix) if share_prefix else 0
+    return (n, run_prefix(bb, rows[0][:n])) if n else (0, None)
+
+
+def _forward(bb: Backbone, rows: list[list[int]], keep: int, n_prefix: int,
+             prefix_cache) -> object:
+    """Last ``keep`` logits of full rows, through the prefix cache when there is one."""
+    if prefix_cache is None:
+        return causal_forward(bb, rows, keep)
+    from benchmark.llm.prefix import prefix_forward
+
+    return prefix_forward(bb, prefix_cache, n_prefix, [r[n_prefix:] for r in rows], keep)
+
+
+def _cont_logprobs(bb: Backbone, rows: list[list[int]], continuations: Sequence[Sequence[int]],
+                   n_prefix: int, prefix_cache) -> np.ndarray:
+    import torch
+
+    out = np.zeros((len(rows), len(continuations)))
+    for j, cont in enumerate(continuations):
+        c = list(cont)
+        logits = _forward(bb, [e + c for e in rows], len(c) + 1, n_prefix, prefix_cache)
+        lp = torch.log_softmax(logits[:, :-1, :], -1)
+        idx = torch.tensor(c, device=lp.device)[None, :, None].expand(len(rows), -1, 1)
+        out[:, j] = lp.gather(-1, idx)[..., 0].sum(-1).cpu().numpy()
+    return out
+
+
 def continuation_logprobs(bb: Backbone, prompts: Sequence[str],
                           continuations: Sequence[Sequence[int]],
-                          batch_size: int = 32) -> np.ndarray:
-    """log P(continuation | prompt) for every (prompt, continuation): (n_prompts, n_conts)."""
+                          batch_size: int = 32, *, share_prefix: bool = False,
+                          min_prefix: int = 8) -> np.ndarray:
+    """log P(continuation | prompt) for every (prompt, continuation): (n_prompts, n_conts).
+
+    ``share_prefix``: sort prompts by length into batches and run their common token prefix
+    once (same numbers up to float rounding, much less work when prompts share an opening).
+    Off by default, so existing callers keep their exact batches."""
     import torch
 
     out = np.zeros((len(prompts), len(continuations)))
+    if not len(prompts):
+        return out
     with torch.inference_mode():
+        if bb.kind == "causal" and share_prefix:
+            from benchmark.llm.prefix import length_buckets
+
+            rows = _encode(bb, prompts)
+            n_pre, pre = _prefix_for(bb, rows, True, min_prefix)
+            for idx in length_buckets([len(r) for r in rows], batch_size):
+                out[idx] = _cont_logprobs(bb, [rows[i] for i in idx], continuations, n_pre, pre)
+            return out
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start:start + batch_size]
             if bb.kind == "seq2seq":
                 out[start:start + len(chunk)] = _seq2seq_logprobs(bb, chunk, continuations)
                 continue
-            enc = _encode(bb, chunk)
-            for j, cont in enumerate(continuations):
-                c = list(cont)
-                logits = causal_forward(bb, [e + c for e in enc], len(c) + 1)[:, :-1, :]
-                lp = torch.log_softmax(logits, -1)
-                idx = torch.tensor(c, device=lp.device)[None, :, None].expand(len(enc), -1, 1)
-                out[start:start + len(chunk), j] = lp.gather(-1, idx)[..., 0].sum(-1).cpu().numpy()
+            out[start:start + len(chunk)] = _cont_logprobs(bb, _encode(bb, chunk),
+                                                           continuations, 0, None)
     return out
 
 
-def _yes_prob_batch(bb: Backbone, prompts: Sequence[str], labels: LabelTokens) -> np.ndarray:
+def _seq2seq_yes_prob(bb: Backbone, prompts: Sequence[str], labels: LabelTokens) -> np.ndarray:
     import torch
 
     if not labels.single_token:
@@ -127,26 +176,41 @@ def _yes_prob_batch(bb: Backbone, prompts: Sequence[str], labels: LabelTokens) -
         return 1.0 / (1.0 + np.exp(lp[:, 1] - lp[:, 0]))
     y, n = labels.yes_ids[0], labels.no_ids[0]
     with torch.inference_mode():
-        if bb.kind == "seq2seq":
-            enc = bb.tokenizer(list(prompts), return_tensors="pt", padding=True).to(bb.device)
-            start = bb.model.config.decoder_start_token_id
-            dec = torch.full((len(prompts), 1), start, dtype=torch.long, device=bb.device)
-            logits = bb.model(**enc, decoder_input_ids=dec).logits[:, -1, :].float()
-        else:
-            logits = causal_forward(bb, _encode(bb, prompts), 1)[:, -1, :]
+        enc = bb.tokenizer(list(prompts), return_tensors="pt", padding=True).to(bb.device)
+        start = bb.model.config.decoder_start_token_id
+        dec = torch.full((len(prompts), 1), start, dtype=torch.long, device=bb.device)
+        logits = bb.model(**enc, decoder_input_ids=dec).logits[:, -1, :].float()
+    diff = (logits[:, n] - logits[:, y]).cpu().numpy().astype(np.float64)
+    return 1.0 / (1.0 + np.exp(diff))
+
+
+def _causal_yes_prob(bb: Backbone, rows: list[list[int]], labels: LabelTokens, n_prefix: int,
+                     prefix_cache) -> np.ndarray:
+    if not labels.single_token:
+        lp = _cont_logprobs(bb, rows, [labels.yes_ids, labels.no_ids], n_prefix, prefix_cache)
+        return 1.0 / (1.0 + np.exp(lp[:, 1] - lp[:, 0]))
+    y, n = labels.yes_ids[0], labels.no_ids[0]
+    logits = _forward(bb, rows, 1, n_prefix, prefix_cache)[:, -1, :]
     diff = (logits[:, n] - logits[:, y]).cpu().numpy().astype(np.float64)
     return 1.0 / (1.0 + np.exp(diff))  # = P(Yes) / (P(Yes) + P(No)) under the softmax
 
 
 def yes_probability(bb: Backbone, prompts: Sequence[str], labels: LabelTokens,
                     batch_size: int = 32, cache=None, progress: bool = False,
-                    adapter: str | None = None) -> np.ndarray:
+                    adapter: str | None = None, *, share_prefix: bool = True,
+                    min_prefix: int = 8) -> np.ndarray:
     """P(Yes) / (P(Yes) + P(No)) per prompt; cached by (weights, adapter, labels, prompt).
 
-    ``adapter``: the adapter hash when the caller already knows it (else computed here)."""
+    ``adapter``: the adapter hash when the caller already knows it (else computed here).
+    Causal backbones: the prompts not found in ``cache`` are sorted by token length into batches
+    of ``batch_size``, and their common token prefix (when at least ``min_prefix`` tokens and
+    ``share_prefix``) runs once, its key/value cache reused by every batch: the scores equal a
+    plain full-prompt forward's up to float rounding, at a fraction of the cost."""
+    import torch
     from tqdm.auto import tqdm
 
     from benchmark.llm.lora import adapter_sha256
+    from benchmark.llm.prefix import length_buckets
 
     prompts = list(prompts)
     out = np.full(len(prompts), np.nan)
@@ -160,13 +224,26 @@ def yes_probability(bb: Backbone, prompts: Sequence[str], labels: LabelTokens,
         todo = [i for i in todo if np.isnan(out[i])]
     bar = tqdm(total=len(todo), desc="LLM scoring", unit="prompt", disable=not progress,
                leave=False, mininterval=1.0)
-    for start in range(0, len(todo), batch_size):
-        idx = todo[start:start + batch_size]
-        out[idx] = _yes_prob_batch(bb, [prompts[i] for i in idx], labels)
+
+    def done(idx: list[int]) -> None:
         if cache is not None:
             cache.put_many(bb.weights_sha256, adapter, kind, [prompts[i] for i in idx],
                            [float(out[i]) for i in idx])
         bar.update(len(idx))
+
+    if bb.kind == "seq2seq":
+        for start in range(0, len(todo), batch_size):
+            idx = todo[start:start + batch_size]
+            out[idx] = _seq2seq_yes_prob(bb, [prompts[i] for i in idx], labels)
+            done(idx)
+    elif todo:
+        rows = _encode(bb, [prompts[i] for i in todo])
+        with torch.inference_mode():
+            n_pre, pre = _prefix_for(bb, rows, share_prefix, min_prefix)
+            for batch in length_buckets([len(r) for r in rows], batch_size):
+                idx = [todo[b] for b in batch]
+                out[idx] = _causal_yes_prob(bb, [rows[b] for b in batch], labels, n_pre, pre)
+                done(idx)
     bar.close()
     return out
 
@@ -174,11 +251,15 @@ def yes_probability(bb: Backbone, prompts: Sequence[str], labels: LabelTokens,
 def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
              batch_size: int = 16, cache=None, progress: bool = False,
              adapter: str | None = None) -> list[str]:
-    """Greedy continuations (new text only), batched with left padding; cached like scores."""
+    """Greedy continuations (new text only), batched with left padding; cached like scores.
+
+    Uncached prompts are sorted by token length into batches (less padding to run through
+    every decoding step); each prompt's text is the same as when it is generated alone."""
     import torch
     from tqdm.auto import tqdm
 
     from benchmark.llm.lora import adapter_sha256
+    from benchmark.llm.prefix import length_buckets
 
     prompts = list(prompts)
     out: list[str | None] = [None] * len(prompts)
@@ -188,10 +269,11 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
         out = cache.get_many(bb.weights_sha256, adapter, kind, prompts)
     todo = [i for i, v in enumerate(out) if v is None]
     tok = bb.tokenizer
+    rows = _encode(bb, [prompts[i] for i in todo]) if todo else []
     bar = tqdm(total=len(todo), desc="LLM generation", unit="prompt", disable=not progress,
                leave=False, mininterval=1.0)
-    for start in range(0, len(todo), batch_size):
-        idx = todo[start:start + batch_size]
+    for bucket in length_buckets([len(r) for r in rows], batch_size):
+        idx = [todo[b] for b in bucket]
         batch = [prompts[i] for i in idx]
         with torch.inference_mode():
             if bb.kind == "seq2seq":
@@ -199,7 +281,7 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
                 gen = bb.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
                 texts = tok.batch_decode(gen, skip_special_tokens=True)
             else:
-                ids, mask = _left_pad(_encode(bb, batch), tok.pad_token_id, bb.device)
+                ids, mask = _left_pad([rows[b] for b in bucket], tok.pad_token_id, bb.device)
                 gen = bb.model.generate(input_ids=ids, attention_mask=mask, do_sample=False,
                                         max_new_tokens=max_new_tokens,
                                         pad_token_id=tok.pad_token_id)

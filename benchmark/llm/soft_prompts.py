@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
+from benchmark.llm.prefix import cache_arg, returned_cache
 from benchmark.llm.segments import Segments, merge_segments  # noqa: F401  (re-exported)
 
 
@@ -91,6 +92,7 @@ def greedy(bb, soft_tokens, rows, max_new_tokens: int, stop_ids: Sequence[int],
     done = torch.zeros(len(rows), dtype=torch.bool, device=bb.device)
     out: list[list[int]] = [[] for _ in rows]
     stop = torch.tensor(list(stop_ids), device=bb.device)
+    cache_kw = cache_arg(bb.model)  # "cache" (transformers 5) or "past_key_values" (older)
     with torch.inference_mode():
         res = bb.model(inputs_embeds=embed(bb.model, soft_tokens, ids, soft),
                        attention_mask=mask, position_ids=pos, use_cache=True)
@@ -108,5 +110,5 @@ def greedy(bb, soft_tokens, rows, max_new_tokens: int, stop_ids: Sequence[int],
             pos = pos[:, -1:] + 1
             res = bb.model(inputs_embeds=bb.model.get_input_embeddings()(nxt[:, None]),
                            attention_mask=mask, position_ids=pos,
-                           past_key_values=res.past_key_values, use_cache=True)
+                           use_cache=True, **{cache_kw: returned_cache(res)})
     return out

@@ -8,6 +8,7 @@ so tracks added later need no change here. Rendering lives in ``render``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -132,9 +133,39 @@ def _board(dataset, track, protocol, keys, models, groups, sig) -> Board:
             "outputs on test users the explainer did not train on; random / popularity-only: "
             + ", ".join(f"{k} {c:.3f} / {'-' if p is None else f'{p:.3f}'}"
                         for k, (c, p) in levels.items()))
+    if first is not None and track == "tallrec":
+        sub = first.metrics.get("info", {}).get("tallrec", {}).get("test_subset")
+        if sub:
+            board.notes.append(f"TALLRec test questions: {sub['chosen']}, n = {sub['n']} of "
+                               f"{sub['of']}, hash {sub['sha256']}")
+    lms = sorted({lm for m in models for run in groups[(dataset, m)].values()
+                  for lm in language_models(run)})
+    if lms:
+        board.notes.append("language models: " + ", ".join(lms))
     if sig is not None:
         _daggers(board, groups, sig)
     return board
+
+
+def language_models(run: Run) -> set[str]:
+    """"name (weights sha256[:12], pretrained or fixture)" of every LM a run's info records."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "weights_sha256" in node and "origin" in node:
+                what = "pretrained" if node.get("pretrained", True) else "test fixture"
+                found.add(f"{node.get('name') or Path(str(node.get('path', '?'))).name} "
+                          f"(weights {str(node['weights_sha256'])[:12]}, {what})")
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(run.config.get("model", {}).get("fit"))
+    walk(run.metrics.get("info"))
+    return found
 
 
 def _mark_best(cells, models, key: MetricKey) -> None:

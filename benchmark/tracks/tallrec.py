@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from benchmark.config.base import Strict
+from benchmark.llm.cache import cache_stats
 from benchmark.metrics.pointwise import auc
 from benchmark.tracks.accuracy import check_scores
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
@@ -24,6 +25,10 @@ from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
 class TallrecSettings(Strict):
     #: score only the first N test samples (None = all 1,000); for quick checks only
     max_test_samples: int | None = Field(None, gt=0)
+    #: score a fixed subset of N test questions, drawn with ``subset_seed`` (not the run seed),
+    #: so every model and seed of a suite answers the same questions; size and hash recorded
+    test_subset: int | None = Field(None, gt=0)
+    subset_seed: int = 0
     #: how many test samples (prompt, label, score) go to samples.jsonl
     keep_samples: int = Field(20, ge=0)
 
@@ -46,21 +51,27 @@ class TallrecTrack:
                                               "fit_samples/score_samples")
             return result
         data = proto.load_protocol(ctx.dataset)
-        test = data.test[: self.s.max_test_samples]
+        test, subset = test_questions(data.test, self.s)
         t0 = time.perf_counter()
         model.fit_samples(data.train, data.valid, data.titles, seed=ctx.seed)
         train_s = time.perf_counter() - t0
         ctx.extra_fit_seconds["tallrec"] = train_s
+        before = cache_stats()
         t0 = time.perf_counter()
         scores = check_scores(model.score_samples(test), model.name, (len(test),))
         infer_s = time.perf_counter() - t0
+        hits = cache_stats()["hits"] - before["hits"]
         labels = np.array([s.liked for s in test])
         result.rows.append(MetricRow("tallrec", "tallrec", "auc", None, auc(labels, scores),
                                      len(test)))
         result.inference_seconds, result.inference_calls = infer_s, 1
         result.info["tallrec"] = {
-            **data.info(), "n_test_scored": len(test), "train_seconds": train_s,
-            "inference_seconds": infer_s, "latency_ms_per_request": 1000 * infer_s / len(test),
+            **data.info(), "n_test_scored": len(test), "test_subset": subset,
+            "train_seconds": train_s,
+            "inference_seconds": infer_s,
+            # a cached answer costs a database read, not a forward pass: no latency then
+            "latency_ms_per_request": None if hits else 1000 * infer_s / len(test),
+            "served_from_cache": f"{hits} of {len(test)} test answers",
             "fit": model.fit_info() if hasattr(model, "fit_info") else {}}
         item_index = {str(r): i for i, r in enumerate(ctx.split.catalog.item_ids)}
         for s, score in list(zip(test, scores))[: self.s.keep_samples]:
@@ -70,3 +81,20 @@ class TallrecTrack:
                 "prompt": proto.prompt(s, data.titles), "reference": proto.answer(s),
                 "prediction": float(score)})
         return result
+
+
+def test_questions(test: list, s: TallrecSettings) -> tuple[list, dict]:
+    """The questions a model answers, and how they were chosen (size, seed, content hash)."""
+    import hashlib
+
+    chosen = test[: s.max_test_samples]
+    how = "all" if s.max_test_samples is None else f"first {s.max_test_samples}"
+    if s.test_subset is not None and s.test_subset < len(chosen):
+        pick = np.sort(np.random.default_rng(s.subset_seed).permutation(len(chosen))
+                       [: s.test_subset])
+        chosen = [chosen[i] for i in pick]
+        how = f"seeded subset of {s.test_subset} (subset_seed {s.subset_seed})"
+    ids = "\n".join(f"{q.user}\t{q.item}\t{q.timestamp}" for q in chosen)
+    return chosen, {"n": len(chosen), "of": len(test), "chosen": how,
+                    "sha256": hashlib.sha256(ids.encode()).hexdigest()[:12],
+                    "yes": int(sum(q.liked for q in chosen))}
