@@ -1,26 +1,30 @@
-"""P5 (Geng et al., RecSys 2022): one seq2seq model trained jointly on five prompt families.
+"""P5 (Geng et al., RecSys 2022): one language model trained jointly on five prompt families.
 
-A small T5 (the backbone layer's default, "small model trained from scratch here" on the
-catalogue's text, or any local seq2seq checkpoint) gets one atomic token per user and per item
-(see :mod:`baselines.llm.p5_prompts`) and is fine-tuned, all weights, on a shuffled mixture of
-rating, sequential, yes/no, choose-among-candidates and explanation prompts built from the
-harness's train part only.
+P5 is a T5 in its paper, but no pretrained seq2seq model is available offline, so by default the
+prompt families run on the suite's decoder-only default LM, SmolLM2-135M-Instruct
+(:mod:`baselines.llm.p5_causal`: LoRA r=8 on q_proj/v_proj plus the id tokens' embedding rows,
+loss on the answer after the prompt), and every result's ``architecture`` label says so. A local
+seq2seq checkpoint (or ``"trained-here"`` with ``backbone_kind = "seq2seq"``, the small test
+fixture T5) runs the paper's encoder-decoder path, every weight fine-tuned
+(:class:`baselines.llm.p5_scoring.Seq2seqP5`). Either way the model gets one atomic token per
+user and per item (:mod:`baselines.llm.p5_prompts`) and trains on a shuffled mixture of rating,
+sequential, yes/no, choose-among-candidates and explanation prompts from the train part only.
 
 Inference:
-- ``score(u, i)`` (used for pointwise AUC and, by the accuracy track, for the sampled protocol),
-  by ``score_task``:
+- ``score(u, i)`` (pointwise AUC and the accuracy track's sampled protocol), by ``score_task``:
   ``joint`` (default): log P(next item = i | the user's last ``history_len`` train+valid items),
   from the sequential prompt, + log P(rating >= like threshold), from the rating prompt: the log
-  of "the user picks i and likes it", which serves both protocols (ranking unseen items and
-  telling liked from disliked rated ones);
+  of "the user picks i and likes it", which serves both protocols;
   ``yesno``: P(yes) / (P(yes) + P(no)) after the yes/no prompt;
   ``rating``: the expected star rating under the model's distribution over "1".."5".
-  Measured once on ML-100K (seed 0, 100 eval users, same fitted model): sampled NDCG@10 /
-  pointwise AUC = 0.215 / 0.557 (joint), 0.100 / 0.539 (yesno), 0.084 / 0.497 (rating).
+  (Measured on the old default, a small T5 trained here, not on SmolLM2: ML-100K seed 0, 100
+  users, sampled NDCG@10 / pointwise AUC = 0.215 / 0.557 joint, 0.100 / 0.539 yesno, 0.084 /
+  0.497 rating.)
 - ``rank(u, k, candidates)``: the ``choose`` prompt listing the candidates (in a seeded shuffled
-  order), ranked by the first decoder step's log-probability of each candidate's token, as P5's
-  direct recommendation. Without candidates, the default (``score`` over every item).
-- ``explain(u, i)``: greedy generation from the ``explanation`` prompt.
+  order), ranked by the log-probability of each candidate's item token at the answer position,
+  as P5's direct recommendation. Without candidates, the default (``score`` over every item).
+- ``explain(u, i)``: greedy generation from the ``explanation`` prompt, written in the
+  tokenizer's chat template (a user turn) on a causal LM that has one.
 """
 
 from __future__ import annotations
@@ -33,13 +37,7 @@ from typing import Any
 import numpy as np
 
 from baselines.llm import p5_prompts as P
-from baselines.llm.p5_scoring import (
-    answer_logprobs,
-    answer_token_ids,
-    encode_sources,
-    encode_targets,
-    with_torch_threads,
-)
+from baselines.llm.p5_scoring import with_torch_threads
 from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
 from benchmark.models.base import Capability, Recommender
@@ -47,24 +45,43 @@ from benchmark.models.base import Capability, Recommender
 
 @dataclasses.dataclass
 class P5Config:
-    #: "default" = the backbone layer's small T5 trained here; otherwise a local model folder
+    #: "default" = SmolLM2-135M-Instruct (decoder-only); "trained-here" = the small test-fixture
+    #: model trained here; else a local checkpoint folder (causal or seq2seq)
     backbone: str = "default"
-    #: whose catalogue text pretrains the default backbone (ignored for a local folder)
+    #: "auto" = the folder's own kind (causal for "default" / "trained-here"), or "causal" /
+    #: "seq2seq" (checked; "seq2seq" with "default" is a ConfigError: no default T5 exists)
+    backbone_kind: str = "auto"
+    #: whose catalogue text pretrains the "trained-here" fixture (ignored otherwise)
     backbone_dataset: str = "ml-100k"
     device: str = "auto"
+    dtype: str = "auto"  # bf16 on CUDA, fp32 on CPU
+    # Sized for 2 CPU cores and the 135M default, measured at 1 thread: a training step of 8
+    # prompts takes 2-3 s (explanation batches, ~95 tokens each, ~9 s), so per_family = 300
+    # (~1,250 samples, ~160 steps) trains in ~10 min; joint scoring costs ~1.7 s per user for
+    # 101 items (the user's rating prompts share their prefix), so the accuracy track's sampled
+    # protocol with 100 negatives takes ~3 min per 100 users (yesno: ~2x that). On a GPU raise
+    # per_family (P5: every interaction), epochs, batch_size (and eval_batch_size),
+    # n_candidates (P5: 100) and history_len (P5: 20).
     #: training samples drawn per prompt family (choose / explanation keep liked anchors only)
-    per_family: int = 2000
+    per_family: int = 300
     epochs: int = 1
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    batch_size: int = 8
+    #: LoRA weights on a causal LM; every weight on a seq2seq one (the paper: 1e-3 on T5)
+    learning_rate: float = 3e-4
+    #: the added user/item id tokens' embedding rows (causal LM only)
+    id_learning_rate: float = 1e-3
     weight_decay: float = 0.01
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    lora_targets: list = dataclasses.field(default_factory=list)  # [] = q_proj / v_proj
     history_len: int = 10  # items of history in sequential / yesno prompts
-    n_candidates: int = 100  # candidates in the choose family (P5: 1 positive + 99 negatives)
-    max_source_len: int = 160
+    n_candidates: int = 20  # candidates in the choose family (1 positive + unseen items)
+    max_source_len: int = 160  # seq2seq only (causal prompts are bounded by the two above)
     max_target_len: int = 48
     score_task: str = "joint"  # "joint", "yesno" or "rating" (see the module docstring)
-    eval_batch_size: int = 128
-    explain_max_tokens: int = 40
+    eval_batch_size: int = 64
+    explain_max_tokens: int = 48
     #: torch intra-op threads while this model runs (0 = torch's default; see torch_threads)
     num_threads: int = 0
     show_progress: bool = True
@@ -73,10 +90,14 @@ class P5Config:
         if self.score_task not in ("yesno", "rating", "joint"):
             raise ValueError(f"score_task must be 'yesno', 'rating' or 'joint', "
                              f"not {self.score_task!r}")
+        if self.backbone_kind not in ("auto", "causal", "seq2seq"):
+            raise ValueError(f"backbone_kind must be 'auto', 'causal' or 'seq2seq', "
+                             f"not {self.backbone_kind!r}")
         if min(self.per_family, self.epochs, self.batch_size, self.history_len,
-               self.eval_batch_size, self.explain_max_tokens) < 1 or self.n_candidates < 2:
-            raise ValueError("per_family, epochs, batch sizes, history_len, explain_max_tokens "
-                             "must be >= 1 and n_candidates >= 2")
+               self.eval_batch_size, self.explain_max_tokens, self.lora_r) < 1 \
+                or self.n_candidates < 2 or self.max_target_len < 2:
+            raise ValueError("per_family, epochs, batch sizes, history_len, explain_max_tokens, "
+                             "lora_r must be >= 1 and n_candidates, max_target_len >= 2")
 
 
 class P5(Recommender):
@@ -88,38 +109,50 @@ class P5(Recommender):
                  name: str | None = None) -> None:
         super().__init__(config, workdir=workdir, name=name)
         self.bb = None
+        self.engine = None
+        self._param_groups: list[dict] = []  # the optimiser's groups, set by _load
         self._info: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ backbone
-    def _backbone_path(self) -> Path:
+    def _resolve(self) -> tuple[Path, str]:
+        """The backbone folder and the kind P5 runs it as (the one resolve_backbone convention)."""
+        from benchmark.llm.resolve import DEFAULT, TRAINED_HERE, folder_kind, resolve_backbone
+
         c = self.config
-        if c.backbone == "default":
-            from benchmark.llm import default_backbone
+        spec = (c.backbone or "").strip()
+        kind = c.backbone_kind
+        if kind == "auto":
+            path = Path(spec).expanduser()
+            local = spec not in ("", DEFAULT, TRAINED_HERE) and (path / "config.json").is_file()
+            kind = folder_kind(path) if local else "causal"
+        return resolve_backbone(spec, kind, user="P5", dataset=c.backbone_dataset,
+                                progress=c.show_progress), kind
 
-            return default_backbone("seq2seq", dataset=c.backbone_dataset,
-                                    progress=c.show_progress)
-        return Path(c.backbone)
-
-    def _load(self, n_users: int, n_items: int) -> None:
-        from tokenizers import AddedToken
-
+    def _load(self, n_users: int, n_items: int, catalog: Any = None) -> None:
+        from baselines.llm.p5_causal import CausalP5
+        from baselines.llm.p5_scoring import Seq2seqP5
         from benchmark.llm import describe_backbone, load_backbone
 
-        bb = load_backbone(self._backbone_path(), kind="seq2seq", device=self.config.device)
-        if bb.kind != "seq2seq":
-            raise ConfigError(f"P5 needs a seq2seq (encoder-decoder) model, got {bb.kind} "
-                              f"from {bb.path}", "point backbone at a T5-style checkpoint")
-        self._info["backbone"] = describe_backbone(bb)
-        tok = bb.tokenizer
-        added = tok.add_tokens([AddedToken(t, lstrip=True, normalized=False)
-                                for t in P.id_tokens(n_users, n_items)])
-        bb.model.resize_token_embeddings(len(tok), mean_resizing=False)
-        bb.model.requires_grad_(True)
-        self._info["id_tokens_added"] = int(added)
-        self.bb = bb
+        c = self.config
+        path, kind = self._resolve()
+        bb = load_backbone(path, kind=kind, device=c.device, dtype=c.dtype)
+        described = describe_backbone(bb)
+        engine = (CausalP5 if kind == "causal" else Seq2seqP5)(bb, c)
+        self._param_groups = engine.setup(n_users, n_items, catalog)
+        self.engine, self.bb = engine, engine.bb
+        self._info.update({
+            "architecture": (f"P5 prompt families on a decoder-only LM ({described['name']}), "
+                             "not the paper's T5") if kind == "causal"
+            else f"P5 on a seq2seq checkpoint ({described['name']})",
+            "backbone": described, **engine.describe(), "id_tokens_added": int(engine.added)})
+        tok = self.bb.tokenizer
         self._item_ids = tok.convert_tokens_to_ids([P.item_token(i) for i in range(n_items)])
-        self._yesno = answer_token_ids(tok, [P.YES, P.NO])
-        self._stars = answer_token_ids(tok, ["1", "2", "3", "4", "5"])
+        self._yesno = [engine.answer_ids(a) for a in (P.YES, P.NO)]
+        self._stars = [engine.answer_ids(str(s)) for s in range(1, 6)]
+        for answers in (self._yesno, self._stars):
+            if any(not a for a in answers) or len({tuple(a) for a in answers}) < len(answers):
+                raise ConfigError(f"the tokenizer of {path} does not tell P5's answers apart "
+                                  f"({answers})", "use a checkpoint with a standard tokenizer")
 
     # ------------------------------------------------------------------ training
     @with_torch_threads
@@ -129,10 +162,11 @@ class P5(Recommender):
         self._remember(train, valid)
         c = self.config
         torch.manual_seed(seed)
-        self._load(train.n_users, train.n_items)
+        self._load(train.n_users, train.n_items, train.catalog)
+        explain, self._info["explanation_targets"] = P.silver_targets(train)
         samples = P.build_samples(train, per_family=c.per_family, history_len=c.history_len,
                                   n_candidates=min(c.n_candidates, train.n_items), seed=seed,
-                                  explain=self._silver(train))
+                                  explain=explain)
         self._info["samples_per_family"] = {
             f: sum(s.family == f for s in samples) for f in P.FAMILIES}
         t0 = time.perf_counter()
@@ -140,47 +174,35 @@ class P5(Recommender):
         tenth = int(np.clip(len(losses) // 10, 1, 50))
         self._info.update({
             "train_seconds": round(time.perf_counter() - t0, 2), "steps": len(losses),
+            "seconds_per_step": round((time.perf_counter() - t0) / max(1, len(losses)), 3),
             # mean training loss over the first and the last tenth of the steps (1 to 50 steps)
             "loss_start": float(np.mean(losses[:tenth])), "loss_end": float(np.mean(losses[-tenth:])),
-            "item_representation": "atomic id tokens <item_i>; titles only in explanation prompts",
+            "item_representation": "atomic id tokens <item_i>; titles only in explanation "
+                                   "prompts",
         })
         self.bb.model.eval()
         self._hist = P.user_histories(self.history)
-
-    def _silver(self, train: Interactions):
-        """Explanation targets: the explanation track's silver references over train history."""
-        from benchmark.errors import DataError
-        from benchmark.explain import SILVER_VERSION, SilverBuilder
-
-        try:
-            if train.catalog is None:
-                raise DataError("the split has no catalogue")
-            builder = SilverBuilder(train.catalog, train)
-        except DataError as err:  # no titles / genres: P5 trains without the explanation family
-            self._info["explanation_targets"] = f"none ({err.what})"
-            return None
-        self._info["explanation_targets"] = f"benchmark.explain silver references {SILVER_VERSION}"
-        return lambda user, item: builder.build(user, item).text
 
     def _train(self, samples: list[P.Sample], seed: int) -> list[float]:
         import torch
         from tqdm.auto import tqdm
 
-        c, model, tok = self.config, self.bb.model, self.bb.tokenizer
+        from benchmark.llm.train import warmup_linear_decay
+
+        c, model = self.config, self.bb.model
         model.train()
-        opt = torch.optim.AdamW(model.parameters(), lr=c.learning_rate,
-                                weight_decay=c.weight_decay)
+        opt = torch.optim.AdamW(self._param_groups)
+        params = [p for g in self._param_groups for p in g["params"]]
         rng = np.random.default_rng(seed)
         by_family = {f: [n for n, s in enumerate(samples) if s.family == f] for f in P.FAMILIES}
         n_batches = sum(-(-len(v) // c.batch_size) for v in by_family.values())
         total = n_batches * c.epochs
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min(1.0, (s + 1) / max(1, total // 20)) * max(0.05, 1 - s / total))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear_decay(total))
         losses: list[float] = []
         bar = tqdm(total=total, desc=f"{self.name}: training", disable=not c.show_progress,
                    leave=False, mininterval=1.0)
         for _ in range(c.epochs):
-            # one family per batch (a 100-candidate prompt would pad a whole mixed batch to its
+            # one family per batch (a long choose prompt would pad a whole mixed batch to its
             # length), batches of all families interleaved in a random order: joint training
             batches = []
             for idx in by_family.values():
@@ -188,14 +210,10 @@ class P5(Recommender):
                 batches += [idx[i:i + c.batch_size] for i in range(0, len(idx), c.batch_size)]
             for b in rng.permutation(len(batches)):
                 batch = [samples[i] for i in batches[b]]
-                ids, mask = encode_sources(tok, [s.source for s in batch], c.max_source_len,
-                                           self.bb.device)
-                labels = encode_targets(tok, [s.target for s in batch], c.max_target_len,
-                                        self.bb.device)
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-                opt.zero_grad()
+                loss = self.engine.loss(batch)
+                opt.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
                 sched.step()
                 losses.append(float(loss.detach()))
@@ -213,14 +231,10 @@ class P5(Recommender):
         h = self._hist.get(int(user))
         return h.items[-self.config.history_len:] if h is not None else np.empty(0, np.int64)
 
-    def _logprobs(self, sources: list[str], answers) -> np.ndarray:
-        c = self.config
-        out = []
-        for start in range(0, len(sources), c.eval_batch_size):
-            ids, mask = encode_sources(self.bb.tokenizer, sources[start:start + c.eval_batch_size],
-                                       c.max_source_len, self.bb.device)
-            out.append(answer_logprobs(self.bb.model, ids, mask, answers))
-        return np.concatenate(out) if out else np.zeros((0, len(answers)))
+    def _logprobs(self, sources: list[str], answers, groups: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """log P(answer | source); prompts with one ``groups`` key may share a prefix."""
+        return self.engine.logprobs(sources, answers, groups)
 
     @with_torch_threads
     def score(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -231,9 +245,10 @@ class P5(Recommender):
         if task == "yesno":
             recent = {int(u): self._recent(u) for u in np.unique(users)}
             sources = [P.yesno_prompt(u, i, recent[int(u)]) for u, i in zip(users, items)]
-            logp = self._logprobs(sources, self._yesno)
+            logp = self._logprobs(sources, self._yesno, users)
             return 1.0 / (1.0 + np.exp(logp[:, 1] - logp[:, 0]))  # P(yes) / (P(yes) + P(no))
-        logp = self._logprobs([P.rating_prompt(u, i) for u, i in zip(users, items)], self._stars)
+        logp = self._logprobs([P.rating_prompt(u, i) for u, i in zip(users, items)], self._stars,
+                              users)
         logp = logp - np.logaddexp.reduce(logp, axis=1, keepdims=True)  # over "1".."5" only
         if task == "rating":
             return np.exp(logp) @ np.arange(1.0, 6.0)  # expected star rating
@@ -255,12 +270,12 @@ class P5(Recommender):
         candidates = np.asarray(candidates, dtype=np.int64)
         rng = np.random.default_rng(0)  # prompt order must not carry the caller's order
         sources, shown = [], []
-        for row, u in enumerate(users):
-            cands = candidates[row][rng.permutation(candidates.shape[1])]
+        for u, row in zip(users, candidates):
+            cands = row[rng.permutation(len(row))]
             shown.append(cands)
             sources.append(P.choose_prompt(u, cands))
-        answers = [[t] for t in self._item_ids]
-        logp = self._logprobs(sources, answers)  # (users, n_items): one decoder step each
+        # (users, n_items): each item token's log-probability at the answer position
+        logp = self._logprobs(sources, [[t] for t in self._item_ids])
         kk = min(k, candidates.shape[1])
         out = np.full((len(users), k), -1, dtype=np.int64)
         for row, cands in enumerate(shown):
@@ -275,13 +290,9 @@ class P5(Recommender):
     @with_torch_threads
     def explain(self, users: np.ndarray, items: np.ndarray) -> list[str]:
         self._check_fitted()
-        from benchmark.llm import generate
-
         catalog = self.history.catalog
-        prompts = [P.explanation_prompt(u, i, catalog) for u, i in zip(users, items)]
-        return [t.strip() for t in generate(self.bb, prompts,
-                                            max_new_tokens=self.config.explain_max_tokens,
-                                            batch_size=32, progress=self.config.show_progress)]
+        sources = [P.explanation_prompt(u, i, catalog) for u, i in zip(users, items)]
+        return [t.strip() for t in self.engine.explain(sources)]
 
     # ------------------------------------------------------------------ bookkeeping
     def num_parameters(self) -> int:

@@ -122,6 +122,22 @@ def user_histories(part: Interactions) -> dict[int, UserHistory]:
     return out
 
 
+def silver_targets(train: Interactions) -> tuple[Callable[[int, int], str] | None, str]:
+    """Explanation targets (the explanation track's silver references over train history) and
+    their label; (None, why) when the catalogue lacks titles or genres (no explanation family)."""
+    from benchmark.errors import DataError
+    from benchmark.explain import SILVER_VERSION, SilverBuilder
+
+    try:
+        if train.catalog is None:
+            raise DataError("the split has no catalogue")
+        builder = SilverBuilder(train.catalog, train)
+    except DataError as err:
+        return None, f"none ({err.what})"
+    return (lambda user, item: builder.build(user, item).text,
+            f"benchmark.explain silver references {SILVER_VERSION}")
+
+
 @dataclass(frozen=True)
 class Sample:
     family: str
