@@ -73,11 +73,15 @@ Public API (signatures are stable; other models build on them)::
         works for any tokenizer, including ones where "Yes" is several tokens.
     yes_probability(bb: Backbone, prompts: Sequence[str], labels: LabelTokens,
                     batch_size: int = 32, cache: ResponseCache | None = None,
-                    progress: bool = False, adapter: str | None = None) -> np.ndarray
+                    progress: bool = False, adapter: str | None = None, *,
+                    share_prefix: bool = True, min_prefix: int = 8) -> np.ndarray
         P(Yes) / (P(Yes) + P(No)) after each prompt. Single-token answers: next-token
         probabilities at the first response position. Multi-token answers: the full
         continuations' log-probabilities (sigmoid of their difference). Left-padded batches.
         ``adapter``: the adapter hash for the cache key when known (else adapter_sha256(bb)).
+        Uncached prompts are sorted by token length; the token prefix they all share (>=
+        ``min_prefix`` tokens) runs once and its key/value cache serves every batch
+        (benchmark/llm/prefix.py; equal to the full forward to 1e-5, tested).
     continuation_logprobs(bb: Backbone, prompts: Sequence[str],
                           continuations: Sequence[Sequence[int]], batch_size: int = 32
                           ) -> np.ndarray           # (len(prompts), len(continuations))
