@@ -55,7 +55,9 @@ class ExplainRecConfig:
     # --- inference -----------------------------------------------------------------------------
     eval_batch_size: int = 64
     max_new_tokens: int = 40
-    num_threads: int = 1  # torch intra-op threads while fitting/scoring (0 = leave as is)
+    #: torch intra-op threads while fitting/scoring; 0 = the faster of 1 and all cores by a timed
+    #: probe once the backbone is loaded (recorded in the fit info)
+    num_threads: int = 0
     device: str = "auto"
     dtype: str = "auto"
 

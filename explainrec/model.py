@@ -56,12 +56,14 @@ class ExplainRec(Recommender):
         self._halves: dict[tuple[int, int], tuple[str, str]] = {}
         self.grounder = None
         self._recent: dict[int, tuple] = {}
+        self._chosen_threads = 0  # set once the backbone is loaded (config, or a timed probe)
 
     @contextlib.contextmanager
     def _threads(self):
         import torch
 
-        n, before = self.config.num_threads, torch.get_num_threads()
+        before = torch.get_num_threads()
+        n = self._chosen_threads or self.config.num_threads
         if n > 0:
             torch.set_num_threads(n)
         try:
@@ -85,6 +87,9 @@ class ExplainRec(Recommender):
 
     def _build(self, items: ItemTable, users: UserTable, catalog, examples: list[Example],
                kb_pairs, valid_pairs, builder, timestamps: bool, seed: int) -> None:
+        import torch
+
+        from benchmark.llm import thread_choice
         from explainrec.core import ERNet
         from explainrec.knowledge import PreferenceKB
         from explainrec.train import train
@@ -107,6 +112,9 @@ class ExplainRec(Recommender):
         reasons = attr.reason_targets(builder, examples) if sw["attribution"] else None
         self.net = ERNet(c, items, self._features(catalog), seed)
         self._info["backbone"] = self.net.backbone_info
+        self._info["threads"] = thread_choice(self.net.bb, c.num_threads)
+        self._chosen_threads = int(self._info["threads"]["num_threads"])
+        torch.set_num_threads(self._chosen_threads)  # inside _threads(): restored after fit
         self._info["prompt_format"] = ("tokenizer chat template" if self.net.frame is not None
                                        else "plain text (### Response:)")
         stats = train(self.net, examples, reasons, kb_train, seed)
