@@ -16,7 +16,7 @@ Printed and written to --out (JSON): per criterion the mean rating of each condi
 bootstrap interval over pairs, and the paired differences silver - scrambled and silver - junk
 with their intervals (``benchmark.stats.bootstrap``, BCa, seeded).
 
-Run (about 2-4 minutes on one CPU thread for 60 pairs):
+Run (about 5 minutes on one CPU thread for 60 pairs; numbers in docs/judge.md):
     OMP_NUM_THREADS=1 python benchmarks/judge_discrimination.py --out judge_discrimination.json
 """
 

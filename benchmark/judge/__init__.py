@@ -5,10 +5,11 @@ Light to import: torch and transformers load only when a local judge is built.
 Public API::
 
     CRITERIA = ("usefulness", "accuracy", "clarity");  JUDGE_PROMPT_VERSION
-    JudgeRequest(item_title, explanation, liked_titles=())
+    JudgeRequest(item_title, explanation, liked_titles=(), item_genres=())
     Rating(values={criterion: float in [1, 5] | None}, reasons={criterion: why None}, argmax)
     Judge (protocol): rate(list[JudgeRequest]) -> list[Rating];  label() -> dict
-    LocalLMJudge(path="", device="auto", batch_size=16, cache=None)    # local model folder
+    LocalLMJudge(path="", device="auto", batch_size=16, cache=None)    # "" = SmolLM2 (default),
+                                               # "trained-here" = test fixture, else a folder
     EndpointJudge(base_url, model, api_key_env="", timeout=60, max_retries=2, transport=None)
     parse_reply(text) -> (ratings, reasons)        # the endpoint's strict JSON parser
     JudgeSettings, make_judge(settings, cache_dir)  # [explanation.judge] in a suite

@@ -47,8 +47,9 @@ def add_parser(sub) -> None:
                        "clarity 1-5) with an LLM judge; writes judge.json, keeps metrics")
     j.add_argument("rundirs", nargs="+", help="run folders or roots")
     src = j.add_mutually_exclusive_group(required=True)
-    src.add_argument("--path", help="local Hugging Face model folder (\"\" = the default small "
-                     "backbone trained here, not a validated judge)")
+    src.add_argument("--path", help="local Hugging Face model folder; \"\" or default = "
+                     "SmolLM2-135M-Instruct (a small instruction model, not a validated judge); "
+                     "trained-here = the test fixture")
     src.add_argument("--endpoint", metavar="URL", help="OpenAI-compatible base URL, e.g. "
                      "https://host/v1 (POST URL/chat/completions)")
     j.add_argument("--model", help="endpoint: model name")

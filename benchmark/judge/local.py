@@ -40,23 +40,20 @@ def has_chat_template(tokenizer) -> bool:
 def chat_answers(tokenizer) -> tuple[tuple[str, ...], list[tuple[int, ...]]]:
     """The answer form a reply starts with after the generation prompt, and its token ids.
 
-    The first form of CHAT_FORMS whose five answers are one distinct token each wins (that is
-    how the model writes a bare digit there); else the first form with distinct ids."""
+    After a generation prompt that ends in whitespace (a newline, as most templates end) the
+    reply's first token is the bare digit "1".."5"; otherwise " 1".." 5" (the other form only
+    when the preferred one's five answers do not encode to distinct ids)."""
     from benchmark.llm.scoring import answer_ids
 
     context = tokenizer.apply_chat_template([{"role": "user", "content": "Rate it."}],
                                             tokenize=False, add_generation_prompt=True)
-    found = []
-    for form in CHAT_FORMS:
+    forms = CHAT_FORMS if context[-1:].isspace() else CHAT_FORMS[::-1]
+    for form in forms:
         ids = [tuple(answer_ids(tokenizer, a, context)) for a in form]
         if len(set(ids)) == len(ids):
-            if all(len(i) == 1 for i in ids):
-                return form, ids
-            found.append((form, ids))
-    if not found:
-        raise BenchError("the judge's chat tokenizer writes two of the answers 1-5 as the same "
-                         "tokens", "use a judge model whose tokenizer has digits")
-    return found[0]
+            return form, ids
+    raise BenchError("the judge's chat tokenizer writes two of the answers 1-5 as the same "
+                     "tokens", "use a judge model whose tokenizer has digits")
 
 
 class LocalLMJudge:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from benchmark.judge.base import CRITERIA, JudgeRequest
 
-#: judge-v2: a chat form for instruction models; the item's genres when known; reworded criteria
+#: judge-v2: a chat form for instruction models; the item's genres when known; one question
+#: per criterion (the wording tuned on pairs disjoint from the measured ones, docs/judge.md)
 JUDGE_PROMPT_VERSION = "judge-v2"
 #: how many of the user's most recent liked titles the judge sees
 MAX_LIKED = 5
@@ -25,22 +26,20 @@ MAX_LIKED = 5
 SYSTEM = ("You are a strict, impartial judge of the explanations a recommender system writes "
           "for its users. You check each explanation against the facts you are given.")
 
-DEFINITIONS = {
-    "usefulness": "does the explanation give this user a clear, relevant reason to decide "
-                  "whether to watch or buy the recommended item? 1 = no help at all, "
-                  "5 = a clear and relevant reason",
-    "accuracy": "does the explanation name the recommended item and say only things that are "
-                "true of it (its genres) and of the user's liked items? 1 = wrong item, wrong "
-                "genres or false claims, 5 = every claim is true",
-    "clarity": "is the explanation written in clear, grammatical sentences? 1 = jumbled words "
-               "or confusing, 5 = fluent and easy to understand",
+#: the ExplainRec human-study criteria, each as the question the judge answers
+QUESTIONS = {
+    "usefulness": "Does it give the user a clear, relevant reason to watch or buy the "
+                  "recommended item?",
+    "accuracy": "Does it name the recommended item and only state true facts about it (its "
+                "title and genres)?",
+    "clarity": "Is it written in clear, grammatical English sentences?",
 }
 #: the plain prompt ends with this line; the rating digit follows it
 ANSWER_CONTEXT = "Rating (1-5):"
 
 
 def _check(criterion: str) -> None:
-    if criterion not in DEFINITIONS:
+    if criterion not in QUESTIONS:
         raise KeyError(f"unknown criterion {criterion!r}; known: {', '.join(CRITERIA)}")
 
 
@@ -63,9 +62,10 @@ def chat_messages(req: JudgeRequest, criterion: str) -> list[dict]:
     _check(criterion)
     return [
         {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": _header(req)
-            + f"\nRate the explanation's {criterion}: {DEFINITIONS[criterion]}\n"
-            + "Reply with one digit from 1 to 5 only."},
+        {"role": "user", "content": _facts(req)
+            + f"\n{QUESTIONS[criterion]}\n"
+            + f"Give the explanation's {criterion} a score: 1, 2, 3, 4 or 5 (5 = best). "
+            + "Your answer is only the score."},
     ]
 
 
@@ -79,14 +79,14 @@ def local_prompt(req: JudgeRequest, criterion: str) -> str:
     """One criterion as plain text (no chat template); the model's next tokens are its rating."""
     _check(criterion)
     return (_header(req)
-            + f"Criterion: {criterion}: {DEFINITIONS[criterion]}\n"
+            + f"Criterion: {criterion}: {QUESTIONS[criterion]} 1 = not at all, 5 = fully.\n"
             + "Answer with one digit from 1 to 5.\n"
             + ANSWER_CONTEXT)
 
 
 def endpoint_messages(req: JudgeRequest) -> list[dict]:
     """Chat messages asking for the three ratings as one JSON object."""
-    crit = "\n".join(f"- {c}: {DEFINITIONS[c]}" for c in CRITERIA)
+    crit = "\n".join(f"- {c}: {QUESTIONS[c]} 1 = not at all, 5 = fully" for c in CRITERIA)
     shape = ", ".join(f'"{c}": n' for c in CRITERIA)
     return [
         {"role": "system", "content": SYSTEM},

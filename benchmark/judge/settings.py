@@ -15,7 +15,8 @@ class JudgeSettings(Strict):
     """Which judge rates the explanation track's texts, and how many of them."""
 
     kind: Literal["local", "endpoint"] = "local"
-    #: local: a Hugging Face model folder; "" = the default small backbone trained here
+    #: local: "" / "default" = SmolLM2-135M-Instruct (not a validated judge), "trained-here" =
+    #: the test-fixture model trained here, else a local Hugging Face model folder
     path: str = ""
     #: endpoint only: OpenAI-compatible base URL (…/v1) and model name; no default URL exists
     base_url: str = ""

@@ -3,7 +3,9 @@
 Verdicts: "reproduced" (the published value lies inside our confidence interval), "not
 reproduced" (outside it), or "not comparable" with the reason: other dataset, other backbone, no
 run of that model, no such metric in our runs, or no confidence interval to judge by. Our number
-is shown whenever we have one, comparable or not.
+is shown whenever we have one, comparable or not. The human-evaluation table is set beside an
+LLM judge's ratings (``benchmark.report.human_study``): "not comparable: different instrument",
+with extra rows for the other explaining models the judge rated in the given runs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from benchmark.report import human_study
 from benchmark.report.leaderboard import per_user_over_seeds
 from benchmark.report.paper import Column, PaperTable, Row
 from benchmark.report.runs import MetricKey, Run
@@ -36,7 +39,7 @@ class Verdict:
 
     @property
     def delta(self) -> float | None:
-        return None if self.ours is None else self.ours - self.paper
+        return None if self.ours is None or np.isnan(self.paper) else self.ours - self.paper
 
 
 def _model_config(run: Run) -> dict:
@@ -74,16 +77,27 @@ def _same_backbone(ours: str, paper: str) -> bool:
 def judge(table: PaperTable, runs: list[Run], *, confidence: float = 0.95, seed: int = 0,
           n_resamples: int = 2000) -> list[Verdict]:
     out = []
+    matched: set[int] = set()
     for row in table.rows:
         mine = [r for r in runs if matches(r, row)]
+        matched |= {id(r) for r in mine}
         for col, published in zip(table.columns, row.values):
             out.append(_cell(table, row, col, published, mine, confidence, seed, n_resamples))
+    if human_study.is_judge_table(table):  # the other explaining models the judge rated
+        for label, mine in human_study.extra_models(table, runs, matched).items():
+            for col in table.columns:
+                v = Verdict(f"{label} (not in the paper's study)", col.header, float("nan"))
+                human_study.fill_cell(v, col, mine, label, seed, n_resamples, confidence)
+                out.append(v)
     return out
 
 
 def _cell(table, row, col, published, mine, confidence, seed, n_resamples) -> Verdict:
     v = Verdict(row.name, col.header, published)
     what = row.model + (f" {row.params}" if row.params else "")
+    if human_study.is_judge_table(table):
+        human_study.fill_cell(v, col, mine, what, seed, n_resamples, confidence)
+        return v
     if not mine:
         v.why = f"no run of {what} in the given run folders"
         return v
@@ -167,12 +181,13 @@ def render(tables: list[PaperTable], verdicts: list[list[Verdict]],
                 + f" ({c.dataset}, {c.n_seeds} seed{'s' if c.n_seeds != 1 else ''})")
             ci = "-" if c.ci is None else f"[{_fmt(c.ci[0])}, {_fmt(c.ci[1])}]"
             delta = "-" if c.delta is None else f"{c.delta:+.4f}"
-            rows.append([c.row, c.column, str(c.paper), ours, delta, ci, c.verdict, c.why])
+            paper = "-" if np.isnan(c.paper) else str(c.paper)
+            rows.append([c.row, c.column, paper, ours, delta, ci, c.verdict, c.why])
         head = f"### {table.paper} Table {table.table}: {table.title}\n\nSource: {table.source}\n"
         body = tabulate(rows, ["row", "column", "paper", "ours", "Δ (ours − paper)",
                                f"our {pct}% CI", "verdict", "why"], tablefmt="github",
                         disable_numparse=True)
-        counts = {v: sum(c.verdict == v for c in cells)
+        counts = {v: sum(c.verdict.split(":")[0] == v for c in cells)
                   for v in ("reproduced", "not reproduced", "not comparable")}
         tail = ["", "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()),
                 "What the published table says (best per column): "

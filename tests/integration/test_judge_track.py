@@ -65,8 +65,16 @@ def test_track_rows_samples_and_label(split_synthetic, judge_dir, tmp_path):
         np.testing.assert_allclose(arr[:5], values)
     assert rows["judge_unrated_rate"].value == 0.0
     assert all(x["judge_context"] for x in rated)  # the user's liked titles were shown
+    from benchmark.explain.silver import attribute_list
+    from benchmark.judge.track_hook import requests_for
+
+    genres = split_synthetic.catalog.items["genres"]
+    for x, req in zip(rated, requests_for(rated)):  # and the item's genres, from the catalog
+        assert x["judge_item_genres"] == attribute_list(genres.iloc[x["item"]])
+        assert req.item_genres == tuple(x["judge_item_genres"]) and req.item_title == x["title"]
     label = result.info["explanation_judge"]
     assert label["kind"] == "local" and label["path"] == str(judge_dir)
+    assert label["prompt_version"] == "judge-v2" and label["prompt_form"] == "plain text"
     assert len(label["weights_sha256"]) == 64 and label["rated_pairs"] == 5
     assert (tmp_path / "judge_cache.sqlite").is_file()
     again = _evaluate(split_synthetic, s, tmp_path)  # from the cache: the same numbers

@@ -1,5 +1,6 @@
-"""The local LM judge: ratings are expectations over the answers 1-5, deterministic, cached, and
-a judge fine-tuned to reward a cue word rates held-out explanations with the cue higher."""
+"""The local LM judge: ratings are expectations over the answers 1-5, deterministic, cached; a
+chat-template prompt for instruction models; labels that say which judge it was; and a judge
+fine-tuned to reward a cue word rates held-out explanations with the cue higher."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import numpy as np
 import pytest
 
 from benchmark.judge import CRITERIA, JudgeRequest, LocalLMJudge
-from benchmark.judge.local import ANSWERS, DEFAULT_NOTE
-from benchmark.judge.prompt import ANSWER_CONTEXT, local_prompt
+from benchmark.judge.local import ANSWERS, DEFAULT_NOTE, FIXTURE_NOTE, chat_answers
+from benchmark.judge.prompt import ANSWER_CONTEXT, JUDGE_PROMPT_VERSION, chat_messages, local_prompt
 from benchmark.llm.cache import ResponseCache
 from benchmark.llm.testing import save_tiny
 from tests.net_guard import refuse_network
@@ -41,8 +42,10 @@ def test_ratings_are_expectations_in_range_and_deterministic(tiny, tmp_path):
             assert ra.values[c] == pytest.approx(rb.values[c], abs=1e-6)
     label = judge.label()
     assert label["kind"] == "local" and label["path"] == str(tiny)
-    assert len(label["weights_sha256"]) == 64 and label["prompt_version"]
-    assert "note" not in label
+    assert len(label["weights_sha256"]) == 64 and label["prompt_version"] == "judge-v2"
+    assert label["name"] == "tiny" and label["origin"] == "local checkpoint folder"
+    assert label["prompt_form"] == "plain text" and label["answers"] == list(ANSWERS)
+    assert "note" not in label  # a user's own folder: no claim either way
 
 
 def test_cache_hit_needs_no_forward_pass(tiny, tmp_path):
@@ -70,15 +73,99 @@ def test_seq2seq_judge_reads_multi_token_answers(tmp_path):
     assert all(1.0 <= r.values[c] <= 5.0 for c in CRITERIA)
 
 
-def test_default_path_is_labelled_as_not_validated(tiny, monkeypatch):
+def test_trained_here_is_labelled_as_the_test_fixture(tiny, monkeypatch):
     import benchmark.llm.pretrain as pretrain
 
     calls = []
     monkeypatch.setattr(pretrain, "default_backbone",
                         lambda kind, **kw: calls.append(kind) or tiny)
-    label = LocalLMJudge("", device="cpu").label()
+    label = LocalLMJudge("trained-here", device="cpu").label()
     assert calls == ["causal"]
-    assert label["note"] == DEFAULT_NOTE and "not a validated judge" in label["note"]
+    assert label["note"] == FIXTURE_NOTE and "not a language model judge" in label["note"]
+
+
+def _with_template(src, dst, template: str):
+    """A copy of the fixture folder whose tokenizer has the chat template ``template``."""
+    import shutil
+
+    from benchmark.llm import load_tokenizer
+
+    shutil.copytree(src, dst)
+    tok = load_tokenizer(dst)
+    tok.chat_template = template
+    tok.save_pretrained(str(dst))
+    return dst
+
+
+TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+
+
+def test_a_chat_template_is_used_when_the_tokenizer_has_one(tiny, tmp_path):
+    folder = _with_template(tiny, tmp_path / "chat", TEMPLATE)
+    with refuse_network():
+        judge = LocalLMJudge(folder, device="cpu")
+    assert judge.chat and judge.label()["prompt_form"] == "chat template"
+    assert judge.answers == ("1", "2", "3", "4", "5")  # the template ends in a newline
+    text = judge.prompt(REQS[0], "accuracy")
+    assert text.startswith("<|system|>\n") and text.endswith("<|assistant|>\n")
+    user = chat_messages(REQS[0], "accuracy")[1]["content"]
+    assert f"<|user|>\n{user}</s>" in text and "Heat (1995)" in user
+    assert "Casino (1995)" in user and REQS[0].explanation in user
+    assert "accuracy" in user and "reference" not in text.lower()
+    # the ratings are read after the chat prompt, not after the plain one
+    (r,) = judge.rate(REQS[:1])
+    chat = judge.distributions([judge.prompt(REQS[0], c) for c in CRITERIA])
+    plain = judge.distributions([local_prompt(REQS[0], c) for c in CRITERIA])
+    for j, c in enumerate(CRITERIA):
+        assert r.values[c] == pytest.approx(float(chat[j] @ np.arange(1, 6)))
+    assert not np.allclose(chat, plain)
+    assert JUDGE_PROMPT_VERSION in judge.kind and "chat" in judge.kind  # no stale cache hits
+    # the one-forward-pass reading equals the general continuation reading
+    from benchmark.llm import continuation_logprobs
+
+    few = [judge.prompt(q, "clarity") for q in REQS]
+    np.testing.assert_allclose(judge._logprobs(few),
+                               continuation_logprobs(judge.bb, few, judge.ids), atol=1e-4)
+    plain_judge = LocalLMJudge(tiny, device="cpu")
+    assert not plain_judge.chat and plain_judge.prompt(REQS[0], "clarity").endswith(
+        ANSWER_CONTEXT)
+
+
+def test_the_answer_form_follows_the_generation_prompt(tiny, tmp_path):
+    """After "...Rating:" (no trailing whitespace) a reply writes " 3", after a newline "3"."""
+    from benchmark.llm import load_tokenizer
+    from benchmark.llm.scoring import answer_ids
+
+    colon = _with_template(tiny, tmp_path / "colon", TEMPLATE.replace(
+        "<|assistant|>\n", "Rating:"))
+    tok = load_tokenizer(colon)
+    form, ids = chat_answers(tok)
+    assert form == ANSWERS
+    context = tok.apply_chat_template([{"role": "user", "content": "x"}], tokenize=False,
+                                      add_generation_prompt=True)
+    assert context.endswith("Rating:")
+    assert ids == [tuple(answer_ids(tok, a, context)) for a in ANSWERS]
+    newline = load_tokenizer(_with_template(tiny, tmp_path / "nl", TEMPLATE))
+    assert chat_answers(newline)[0] == ("1", "2", "3", "4", "5")
+
+
+def test_the_default_judge_is_the_real_instruction_model():
+    """The one test on the real default (about 5 s once converted): SmolLM2, chat form."""
+    pytest.importorskip("gguf")
+    from benchmark.llm.packaged import SMOLLM2_135M_INSTRUCT as LM
+
+    with refuse_network():
+        judge = LocalLMJudge("", device="cpu", threads=1)
+        (r,) = judge.rate(REQS[:1])
+    label = judge.label()
+    assert label["name"] == "SmolLM2-135M-Instruct" and label["note"] == DEFAULT_NOTE
+    assert f"{LM.distribution}=={LM.version}" in label["origin"]
+    assert len(label["weights_sha256"]) == 64 and 134_000_000 < label["n_params"] < 135_000_000
+    assert label["prompt_form"] == "chat template" and judge.answers == ("1", "2", "3", "4", "5")
+    assert all(len(i) == 1 for i in judge.ids)
+    assert judge.prompt(REQS[0], "clarity").endswith("<|im_start|>assistant\n")
+    assert all(1.0 <= r.values[c] <= 5.0 for c in CRITERIA)
 
 
 def _texts(cue: bool, rng, n: int) -> list[JudgeRequest]:

@@ -28,12 +28,15 @@ ISSUE = {
            ("LATTICE", [15.6, 38.7, 21.3]), ("ExplainRec", [14.8, 52.3, 22.1])],
     "README": [("16-shot", [67.24]), ("64-shot", [67.48]), ("256-shot", [71.98])],
 }
+# The human study (100 users, 1-5), as the task gives it: usefulness, accuracy, clarity.
+HUMAN = [("ExplainRec", [4.2, 4.1, 4.3]), ("TALLRec", [2.1, 2.3, 2.0]),
+         ("NARRE", [3.4, 3.2, 3.5])]
 
 
 def test_published_values_exactly_as_the_issue_gives_them():
     tables = load_tables("explainrec")
-    assert sorted(tables) == sorted(ISSUE)
-    for name, rows in ISSUE.items():
+    assert sorted(tables) == sorted([*ISSUE, "human"])
+    for name, rows in {**ISSUE, "human": HUMAN}.items():
         assert [(r.name, r.values) for r in tables[name].rows] == rows
         assert tables[name].source
     assert {p.name for p in PAPER_DIR.glob("*.toml")} >= {"explainrec_table1.toml",
@@ -109,3 +112,100 @@ def test_costs_are_never_reproduced(tmp_path):
     v = _verdicts(tables, load_runs([tmp_path]), "IV")[("MMGCN", "training (h)")]
     assert v.ours == pytest.approx(2.0) and v.verdict == "not comparable"
     assert "hardware" in v.why
+
+
+SMOL = {"kind": "local", "name": "SmolLM2-135M-Instruct", "path": "/cache/smollm2",
+        "note": "small instruction model, not a validated judge", "prompt_version": "judge-v2",
+        "weights_sha256": "ab" * 32}
+
+
+def _with_judge_label(folder, label):
+    import json
+
+    m = json.loads((folder / "metrics.json").read_text())
+    m["info"]["explanation_judge"] = label
+    (folder / "metrics.json").write_text(json.dumps(m))
+
+
+def _judged_after_the_run(folder, ratings: dict[str, list[float]], label):
+    """judge.json / judge.jsonl as `recbench judge` writes them (no judge rows in metrics)."""
+    import json
+
+    n = len(ratings["usefulness"])
+    lines = [{"user": u, "item": u, "protocol": "silver", "title": "t",
+              "judge": {c: ratings[c][u] for c in ratings}} for u in range(n)]
+    (folder / "judge.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = {"judge": label, "rated_pairs": n, "protocols": {"silver": {
+        f"judge_{c}": {"value": float(np.mean(v)), "n": n} for c, v in ratings.items()}}}
+    (folder / "judge.json").write_text(json.dumps(out))
+
+
+def test_human_table_beside_the_judge_is_a_different_instrument(tmp_path):
+    from benchmark.report.human_study import INSTRUMENT_VERDICT
+
+    tables = load_tables("explainrec")
+    t = tables["human"]
+    assert [c.metric for c in t.columns] == ["judge_usefulness", "judge_accuracy",
+                                             "judge_clarity"]
+    users = np.arange(50)
+    crit = ("usefulness", "accuracy", "clarity")
+    # ExplainRec's judge ratings straddle the published 4.2 / 4.1 / 4.3: still never "reproduced"
+    spread = np.random.default_rng(3).permutation(np.linspace(-0.6, 0.6, 50))
+    per = {s: {f"explanation/silver/judge_{c}": p + spread + (0.02 if s else -0.02)
+               for c, p in zip(crit, (4.2, 4.1, 4.3))} for s in (0, 1)}
+    for s in (0, 1):
+        folder = make_run(tmp_path, "explainrec", s, per[s], users, registry="explainrec",
+                          params={"variant": "full"})
+        _with_judge_label(folder, SMOL)
+    make_run(tmp_path, "tallrec", 0, {"explanation/silver/bleu4": np.ones(50)}, users)
+    other = make_run(tmp_path, "peter", 0, {"explanation/silver/bleu4": np.ones(50)}, users)
+    later = {c: [2.0, 3.0, 4.0, 3.0] for c in crit}
+    _judged_after_the_run(other, later, {"kind": "endpoint", "model": "judge-9",
+                                         "base_url": "https://j.example/v1",
+                                         "prompt_version": "judge-v2"})
+    runs = load_runs([tmp_path])
+    got = _verdicts(tables, runs, "human")
+    for c, p in zip(crit, (4.2, 4.1, 4.3)):
+        v = got[("ExplainRec", f"{c} (1-5)")]
+        assert v.verdict == INSTRUMENT_VERDICT and v.paper == p and v.n_seeds == 2
+        means = [per[s][f"explanation/silver/judge_{c}"].mean() for s in (0, 1)]
+        assert v.ours == pytest.approx(np.mean(means))
+        assert v.ci[0] < p < v.ci[1]  # inside our interval, and not called reproduced
+        assert v.why.startswith("LLM judge SmolLM2-135M-Instruct, not human raters")
+        assert "not a validated judge" in v.why and "judge-v2" in v.why
+        assert "100 rated pairs from the track's judge rows" in v.why
+    v = got[("TALLRec", "usefulness (1-5)")]
+    assert v.verdict == "not comparable" and v.ours is None
+    assert v.why.startswith("no judge ratings in our runs of tallrec")
+    assert got[("NARRE", "clarity (1-5)")].why == "no run of narre in the given run folders"
+    v = got[("peter (not in the paper's study)", "accuracy (1-5)")]  # rated after the run
+    assert v.verdict == INSTRUMENT_VERDICT and v.ours == pytest.approx(3.0)
+    assert np.isnan(v.paper) and v.delta is None and v.ci[0] < 3.0 < v.ci[1]
+    assert "LLM judge judge-9 at https://j.example/v1, not human raters" in v.why
+    assert "from judge.json (rated after the run)" in v.why
+    assert not any(v.verdict in ("reproduced", "not reproduced") for v in got.values())
+    text = render([t], [list(got.values())])
+    assert re.search(r"\|\s*ExplainRec\s*\|\s*usefulness \(1-5\)\s*\|\s*4\.2\s*\|.*"
+                     r"\|\s*not comparable: different instrument\s*\|", text)
+    assert re.search(r"\|\s*peter \(not in the paper's study\)\s*\|\s*clarity \(1-5\)\s*"
+                     r"\|\s*-\s*\|\s*3\.0000", text)
+    assert "Verdicts: 0 reproduced, 0 not reproduced, 12 not comparable" in text
+
+
+def test_reproduce_cli_shows_the_human_table_alone_and_in_all(tmp_path):
+    from benchmark.cli import main
+
+    users = np.arange(10)
+    folder = make_run(tmp_path / "runs", "explainrec", 0,
+                      {"explanation/silver/judge_clarity": np.full(10, 2.5)}, users,
+                      registry="explainrec", params={"variant": "full"})
+    _with_judge_label(folder, SMOL)
+    for table, others in (("human", False), ("all", True)):
+        out = tmp_path / f"{table}.md"
+        assert main(["reproduce", "explainrec", str(tmp_path / "runs"), "--table", table,
+                     "-o", str(out)]) == 0
+        text = out.read_text()
+        assert "Table human: Human evaluation of explanations" in text
+        assert ("Table I: Overall performance" in text) == others
+        assert re.search(r"\|\s*ExplainRec\s*\|\s*clarity \(1-5\)\s*\|\s*4\.3\s*\|\s*"
+                         r"2\.5000.*LLM judge SmolLM2-135M-Instruct, not human raters", text)
