@@ -45,6 +45,7 @@ from benchmark.errors import BenchError, ModelOutputError
 from benchmark.explain.contrastive import ContrastivePair
 from benchmark.judge.settings import JudgeSettings
 from benchmark.metrics import explanation as xm
+from benchmark.metrics.readable import readable
 from benchmark.models.base import Capability, Recommender
 from benchmark.tracks.accuracy import _per_user_items, check_scores
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
@@ -161,6 +162,9 @@ class ExplanationTrack:
         g, n_cited, _ = xm.grounding(cited, allowed)
         if n_cited:
             rows["grounding"] = (g, n_cited)
+        ok = [readable(t, builder.titles[i], builder.genres[i]) for t, i in zip(texts, items)]
+        rows["readable_rate"] = (float(np.mean(ok)), n)
+        per_user["readable"] = np.asarray(ok, dtype=float)
         stances = [xm.stance(t) for t in texts]
         fid, stance_rate = xm.fidelity(stances, predicted)
         rows["fidelity"], rows["stance_rate"] = (fid, n), (stance_rate, n)
@@ -191,7 +195,7 @@ class ExplanationTrack:
                       "explanation": texts[r], "reference": refs[r], "references": [refs[r]],
                       "protocol": protocol, "prediction": float(scores[r]),
                       "score_percentile": float(pct[r]), "predicted_like": bool(predicted[r]),
-                      "stance": int(stances[r]), "cited": cited[r],
+                      "stance": int(stances[r]), "cited": cited[r], "readable": ok[r],
                       "feature": truth_features[r]}
             if halves is not None:
                 sample["for"], sample["against"] = halves[r].halves()
