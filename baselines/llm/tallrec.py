@@ -43,6 +43,11 @@ class TallrecConfig:
     #: a 135M model at batch 8 learns at 5e-4 without losing its language)
     lr: float = 5e-4
     batch_size: int = 8
+    #: checkpoint choice on the protocol's VALID questions only: after each of at most
+    #: ``valid_evals`` evenly spaced epochs (the last always), the LoRA weights with the best AUC
+    #: on ``valid_subset`` seeded valid questions are kept; 0 = keep the last weights
+    valid_subset: int = 64
+    valid_evals: int = 4
     max_train_samples: int = 8000  # harness split: cap on training samples (seeded draw)
     eval_batch_size: int = 64
     device: str = "auto"
@@ -107,7 +112,7 @@ class TALLRec(Recommender):
         self.bb = bb
 
     def _train(self, samples: list[proto.TallrecSample], titles: dict[str, str],
-               seed: int) -> None:
+               seed: int, valid: list[proto.TallrecSample] | None = None) -> None:
         from benchmark.llm import adapter_sha256, finetune_causal, torch_threads
 
         c = self.config
@@ -121,11 +126,15 @@ class TALLRec(Recommender):
             samples = [samples[i] for i in sorted(pick)]
         per_epoch = (len(samples) + c.batch_size - 1) // c.batch_size
         epochs = max(c.epochs, -(-c.min_steps // per_epoch))
+        chooser = CheckpointChooser(self, valid, titles, epochs, seed) if valid else None
         with torch_threads(self._threads):
             stats = finetune_causal(self.bb, [proto.prompt(s, titles) for s in samples],
                                     [proto.answer(s) for s in samples], epochs=epochs,
                                     lr=c.lr, batch_size=c.batch_size, seed=seed, progress=True,
-                                    context=proto.RESPONSE_CONTEXT)
+                                    context=proto.RESPONSE_CONTEXT,
+                                    after_epoch=chooser.after_epoch if chooser else None)
+            if chooser is not None:
+                stats["checkpoint"] = chooser.restore_best()
         n_train = sum(p.numel() for p in self.bb.model.parameters() if p.requires_grad)
         self._adapter = adapter_sha256(self.bb)
         self._info.update({"n_train_samples": len(samples), "epochs": epochs,
@@ -149,7 +158,7 @@ class TALLRec(Recommender):
         self._titles = titles
         self._prepare(self.config.backbone_dataset, seed)
         self._info["trained_on"] = "tallrec protocol samples"
-        self._train(train, titles, seed)
+        self._train(train, titles, seed, valid if self.config.valid_subset > 0 else None)
 
     def score_samples(self, samples: list[proto.TallrecSample]) -> np.ndarray:
         return self._score_prompts([proto.prompt(s, self._titles) for s in samples])
@@ -234,3 +243,50 @@ def recent_histories(part: Interactions, history: int = proto.HISTORY
     return {int(u[0]): (tuple(str(x) for x in it[-history:]),
                         tuple(bool(x) for x in liked[-history:]))
             for u, it, liked, _ in _by_user(part) if len(u)}
+
+
+class CheckpointChooser:
+    """Keeps the trainable weights with the best AUC on a seeded subset of VALID questions.
+
+    Test questions are never seen; scoring uses no response cache (the adapter changes)."""
+
+    def __init__(self, model: TALLRec, valid: list[proto.TallrecSample],
+                 titles: dict[str, str], epochs: int, seed: int) -> None:
+        c = model.config
+        pick = np.sort(np.random.default_rng(seed + 5).permutation(len(valid))[:c.valid_subset])
+        self.model, self.epochs = model, epochs
+        self.prompts = [proto.prompt(valid[i], titles) for i in pick]
+        self.labels = np.array([valid[i].liked for i in pick])
+        step = max(1, -(-epochs // max(1, c.valid_evals)))
+        self.when = {e for e in range(step, epochs + 1, step)} | {epochs}
+        self.best: tuple[float, int, dict] | None = None
+        self.history: dict[int, float] = {}
+
+    def after_epoch(self, epoch: int) -> None:
+        from benchmark.llm import yes_probability
+        from benchmark.metrics.pointwise import auc
+
+        if epoch not in self.when or len(set(self.labels.tolist())) < 2:
+            return
+        m = self.model
+        scores = yes_probability(m.bb, self.prompts, m.labels, m.config.eval_batch_size)
+        value = float(auc(self.labels, scores))
+        self.history[epoch] = value
+        if self.best is None or value > self.best[0]:
+            state = {n: p.detach().clone() for n, p in m.bb.model.named_parameters()
+                     if p.requires_grad}
+            self.best = (value, epoch, state)
+
+    def restore_best(self) -> dict:
+        import torch
+
+        if self.best is None:
+            return {"chosen": "last weights (no validation evaluation)"}
+        value, epoch, state = self.best
+        params = dict(self.model.bb.model.named_parameters())
+        with torch.no_grad():
+            for name, tensor in state.items():
+                params[name].copy_(tensor)
+        return {"chosen_epoch": epoch, "valid_auc": value, "epochs": self.epochs,
+                "valid_auc_by_epoch": {str(k): v for k, v in sorted(self.history.items())},
+                "valid_questions": len(self.prompts)}

@@ -7,7 +7,7 @@ the caller unfroze it (``bb.model.requires_grad_(True)``, full fine-tuning).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -26,8 +26,12 @@ def warmup_linear_decay(total: int):
 def finetune_causal(bb: Backbone, prompts: Sequence[str], answers: Sequence[str], *,
                     epochs: int = 1, lr: float = 3e-4, batch_size: int = 16, seed: int = 0,
                     max_steps: int | None = None, progress: bool = True,
-                    context: str = "### Response:\n", weight_decay: float = 0.0) -> dict:
-    """Teacher-forced cross-entropy on each answer's tokens followed by eos."""
+                    context: str = "### Response:\n", weight_decay: float = 0.0,
+                    after_epoch: Callable[[int], None] | None = None) -> dict:
+    """Teacher-forced cross-entropy on each answer's tokens followed by eos.
+
+    ``after_epoch(epoch)`` runs after each full pass over the data (model in eval mode during
+    the call), e.g. to score a validation set and keep the best weights."""
     import torch
     from tqdm.auto import tqdm
 
@@ -55,7 +59,7 @@ def finetune_causal(bb: Backbone, prompts: Sequence[str], answers: Sequence[str]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear_decay(total))
     bb.model.train()
-    t0, step, losses = time.perf_counter(), 0, []
+    t0, step, epoch, losses = time.perf_counter(), 0, 0, []
     bar = tqdm(total=total, desc="LLM fine-tuning", unit="step", disable=not progress,
                leave=False, mininterval=1.0)
     try:
@@ -78,6 +82,11 @@ def finetune_causal(bb: Backbone, prompts: Sequence[str], answers: Sequence[str]
                 losses.append(loss.item())
                 step += 1
                 bar.update(1)
+            epoch += 1
+            if after_epoch is not None:
+                bb.model.eval()
+                after_epoch(epoch)
+                bb.model.train()
     finally:
         bar.close()
         bb.model.eval()

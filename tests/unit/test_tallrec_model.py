@@ -92,3 +92,23 @@ def test_tallrec_track_rows_and_skip(split_synthetic, tiny):
     assert res.samples[0]["prompt"].endswith("### Response:\n")
     skipped = track.run(ctx("pop", {}))
     assert not skipped.rows and "pop" in skipped.info["tallrec_skipped"]
+
+
+def test_checkpoint_choice_uses_validation_and_restores_the_best(tiny, data):
+    from benchmark.llm import yes_probability
+    from benchmark.metrics.pointwise import auc
+
+    m = build_model("tallrec", params(tiny, shots=16, min_steps=8, valid_subset=24,
+                                      valid_evals=4, lr=3e-3))
+    m.fit_samples(data.train, data.valid, data.titles, seed=0)
+    chk = m.fit_info()["train"]["checkpoint"]
+    history = {int(k): v for k, v in chk["valid_auc_by_epoch"].items()}
+    assert chk["valid_questions"] == 24 and len(history) <= 4 and chk["epochs"] in history
+    assert chk["valid_auc"] == max(history.values())
+    assert history[chk["chosen_epoch"]] == chk["valid_auc"]
+    # the weights in place are the chosen ones: recomputing the valid AUC gives the same value
+    pick = np.sort(np.random.default_rng(0 + 5).permutation(len(data.valid))[:24])
+    prompts = [proto.prompt(data.valid[i], data.titles) for i in pick]
+    labels = np.array([data.valid[i].liked for i in pick])
+    again = auc(labels, yes_probability(m.bb, prompts, m.labels, 64))
+    assert abs(again - chk["valid_auc"]) < 1e-9
