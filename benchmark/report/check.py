@@ -13,7 +13,13 @@ AND significant (two-sided, Holm over every tested metric). The test depends on 
 - other seeds, one on a side: the per-user test, with a warning that it cannot tell training-seed
   variance from a regression (measured on the quick suite: BPR's sampled metrics move 5-11%
   between seeds 0 and 1, significantly per user).
-Pooled metrics without per-user values (AUC) need >= 2 seeds a side (Welch), else are untested.
+Pooled metrics without per-user values (AUC) need >= 2 seeds a side (Welch), else are untested
+(named in a note under the verdict).
+
+Fail closed: a metric that should have per-user values but cannot be tested per user (a run's
+per_user.npz missing or damaged, or one side without values the other kept) is tested over seeds
+when both sides have >= 2 (with a note saying so), else the result is exit 2 naming the file and
+the fix. Malformed metrics.json files are refused when the runs are loaded (``runs.load_run``).
 Costs (efficiency rows and efficiency.json) are flagged by relative growth beyond
 ``efficiency_tolerance`` and an absolute floor (timer noise on tiny runs is not a regression).
 """
@@ -28,9 +34,8 @@ from scipy import stats as sps
 
 from benchmark.report.comparable import reasons_not_comparable
 from benchmark.report.compare import selected
-from benchmark.report.leaderboard import per_user_over_seeds
 from benchmark.report.metric_meta import direction
-from benchmark.report.runs import Run, group_runs
+from benchmark.report.runs import RERUN_FIX, Run, group_runs, per_user_sides
 from benchmark.stats.corrections import correct
 from benchmark.stats.paired import paired_test
 from benchmark.stats.pairing import pair_by_user
@@ -80,6 +85,11 @@ class CheckResult:
     lines: list[Line] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: per file that made per-user tests impossible: the metrics it affected (exit 2 unless a
+    #: seed-level test replaced them, then a note)
+    unusable: dict[str, list[str]] = field(default_factory=dict)
+    #: the same, for metrics that were tested over seeds instead
+    fallback: dict[str, list[str]] = field(default_factory=dict)
 
 
 def floor_for(metric: str) -> float:
@@ -128,29 +138,52 @@ def check(baseline: list[Run], current: list[Run], opts: CheckOptions) -> CheckR
                             f"current seeds {n}")
     tested: list[Line] = []
     for key in sorted(set(old) & set(new)):
-        result.lines += _quality(key, old[key], new[key], opts, tested)
+        result.lines += _quality(key, old[key], new[key], opts, tested, result)
         result.lines += _costs(key, old[key], new[key], opts)
     adjusted = correct([ln.p for ln in tested], opts.correction)
     for ln, p in zip(tested, adjusted):
         ln.p_corrected = float(p)
     for ln in result.lines:
         if ln.kind == "quality":
+            if ln.verdict:  # decided without a test: "untested", "undefined", "not tested"
+                continue
             if ln.p_corrected != ln.p_corrected:
-                ln.verdict = "untested" if ln.verdict == "" else ln.verdict
+                ln.verdict = "untested"
             elif ln.worse and abs(ln.rel) > opts.tolerance and ln.p_corrected < opts.alpha:
                 ln.verdict = "REGRESSION"
             elif not ln.worse and ln.rel != 0 and ln.p_corrected < opts.alpha:
                 ln.verdict = "improved"
             else:
                 ln.verdict = "ok"
-    result.status = 1 if any(ln.verdict == "REGRESSION" for ln in result.lines) else 0
+    for what, metrics in result.unusable.items():
+        result.problems.append(
+            f"cannot test {_few(metrics)}: {what}\n    fix: {RERUN_FIX}; or run >= 2 seeds on "
+            "both sides (then these metrics are tested over seeds)")
+    for what, metrics in result.fallback.items():
+        result.notes.append(f"note: {_few(metrics)} tested over seeds (marked 'seeds*'), not "
+                            f"per user: {what}; re-run that job to restore the per-user test")
+    if result.problems:
+        result.status = 2
+    else:
+        result.status = 1 if any(ln.verdict == "REGRESSION" for ln in result.lines) else 0
     result.notes.append(f"new in the current run (not checked): "
                         f"{', '.join(f'{m} on {d}' for d, m in sorted(set(new) - set(old)))}"
                         if set(new) - set(old) else "")
     return result
 
 
-def _quality(key, old: dict[int, Run], new: dict[int, Run], opts, tested) -> list[Line]:
+def _few(metrics: list[str], n: int = 4) -> str:
+    more = f" and {len(metrics) - n} more" if len(metrics) > n else ""
+    return ", ".join(metrics[:n]) + more
+
+
+def _quality(key: tuple[str, str], old: dict[int, Run], new: dict[int, Run],
+             opts: CheckOptions, tested: list[Line], result: CheckResult) -> list[Line]:
+    """One line per quality metric both sides report; per-user test, else over seeds.
+
+    A metric whose per-user values should exist but cannot be used is recorded in
+    ``result.unusable`` (exit 2) unless the seed-level test can replace it (``result.fallback``).
+    """
     dataset, model = key
     lines = []
     ref_old, ref_new = next(iter(old.values())), next(iter(new.values()))
@@ -163,24 +196,47 @@ def _quality(key, old: dict[int, Run], new: dict[int, Run], opts, tested) -> lis
         vn = [r.values[mk] for r in new.values() if mk in r.values]
         sign = direction(mk.metric)
         line = Line(dataset, model, str(mk), float(np.mean(vo)), float(np.mean(vn)))
+        lines.append(line)
         line.worse = sign * (line.current - line.baseline) < 0
-        a = per_user_over_seeds(new, mk, sorted(new))
-        b = per_user_over_seeds(old, mk, sorted(old))
+        name = f"{model} on {dataset} {mk}"
+        if not (np.isfinite(vo).all() and np.isfinite(vn).all()):
+            if np.isnan(vo).all() and np.isnan(vn).all():
+                line.verdict, line.worse = "undefined", False  # NaN on both: nothing to gate
+            else:
+                nan_side = [r.folder / "metrics.json" for side in (old, new)
+                            for r in side.values() if mk in r.values
+                            and r.values[mk] != r.values[mk]]
+                result.unusable.setdefault(
+                    f"the value is NaN (undefined) in {', '.join(map(str, nan_side))} but not "
+                    "on the other side", []).append(name)
+                line.verdict = "not tested"
+            continue
         other_seeds = set(old) != set(new)
-        if len(vo) >= 2 and len(vn) >= 2 and (other_seeds or a is None or b is None):
+        pu = per_user_sides(new, old, mk, sorted(new), sorted(old))
+        seed_test = len(vo) >= 2 and len(vn) >= 2
+        if pu.unusable and not seed_test:
+            result.unusable.setdefault("; ".join(pu.unusable), []).append(name)
+            line.verdict = "not tested"
+            continue
+        if seed_test and (other_seeds or pu.a is None or pu.b is None):
             # training-seed variance is part of the difference: test over seeds (Welch)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 p = float(sps.ttest_ind(vn, vo, equal_var=False).pvalue)
             line.p = 1.0 if p != p and np.mean(vn) == np.mean(vo) else p
             line.test = "seeds"
+            if pu.unusable:
+                line.test = "seeds*"
+                result.fallback.setdefault("; ".join(pu.unusable), []).append(name)
             tested.append(line)
-        elif a is not None and b is not None:
+        elif pu.a is not None and pu.b is not None:
+            a, b = pu.a, pu.b
             p = pair_by_user(a[0], a[1], b[0], b[1], what=f"{model} {mk}")
             line.p = paired_test(p.a, p.b, opts.test, seed=opts.seed).pvalue
             line.test = "users" + (" (other seed)" if other_seeds else "")
             tested.append(line)
-        lines.append(line)
+        else:
+            line.verdict = "untested"  # pooled (no per-user values) and < 2 seeds a side
     return lines
 
 
@@ -221,28 +277,44 @@ def _costs(key, old, new, opts) -> list[Line]:
 def render(result: CheckResult, opts: CheckOptions) -> str:
     from tabulate import tabulate
 
-    if result.status == 2:
+    if result.status == 2 and not result.lines:
         return "NOT COMPARABLE (exit 2):\n" + "\n".join(f"  - {p}" for p in result.problems) + "\n"
-    order = {"REGRESSION": 0, "improved": 1, "ok": 2, "untested": 3, "info": 4}
-    lines = sorted(result.lines, key=lambda ln: (order.get(ln.verdict, 4), ln.dataset, ln.model,
+    order = {"REGRESSION": 0, "not tested": 1, "improved": 2, "ok": 3, "untested": 4,
+             "undefined": 5, "info": 6}
+    lines = sorted(result.lines, key=lambda ln: (order.get(ln.verdict, 6), ln.dataset, ln.model,
                                                  ln.metric))
     rows = [[ln.verdict, ln.dataset, ln.model, ln.metric, f"{ln.baseline:.4g}",
              f"{ln.current:.4g}", f"{ln.rel:+.1%}",
              "-" if ln.kind == "cost" else _p(ln.p_corrected), ln.test] for ln in lines]
     n_bad = sum(ln.verdict == "REGRESSION" for ln in lines)
-    head = (f"{n_bad} REGRESSION(S) (exit 1)" if result.status == 1 else
-            "no significant regression (exit 0)")
+    if result.status == 2:
+        head = ("NOT COMPARABLE (exit 2): some compared metrics could not be tested, so the "
+                "gate cannot pass\n" + "\n".join(f"  - {p}" for p in result.problems))
+    elif result.status == 1:
+        head = f"{n_bad} REGRESSION(S) (exit 1)"
+    else:
+        head = "no significant regression (exit 0)"
     rule = (f"quality: worse by > {opts.tolerance:.1%} of the baseline and two-sided "
             f"{opts.test} p < {opts.alpha} after {opts.correction} correction over "
             f"{sum(ln.p == ln.p for ln in lines)} tested metrics; costs: growth > "
             f"{opts.efficiency_tolerance:.0%} and above an absolute floor (1 s, 2 ms, 64 MB); "
-            "untested = no per-user values and < 2 seeds a side; info = process RSS, not gated")
+            "untested = pooled metric (no per-user values) and < 2 seeds a side; not tested = "
+            "its per-user values are unusable (see above); undefined = NaN on both sides; "
+            "info = process RSS, not gated")
     if any(ln.test == "users (other seed)" for ln in lines):
         rule += ("\nwarning: the sides ran different seeds, one seed on a side: the per-user "
                  "test cannot tell training-seed variance from a regression. For CI run both "
                  "sides with the same seeds, or >= 2 seeds a side (then the test is over seeds), "
                  "or set --tolerance to the seed-to-seed spread you accept")
     notes = "".join(f"{n}\n" for n in result.notes if n)
+    untested = [f"{ln.model} {ln.metric} ({ln.rel:+.1%})" for ln in lines
+                if ln.verdict == "untested"]
+    if untested:
+        notes += (f"not gated: {len(untested)} pooled metric(s) without per-user values and "
+                  f"< 2 seeds a side: {_few(untested)}; run >= 2 seeds a side to test them\n")
+    if result.status == 2:
+        rule += ("\nwhat could be tested (the gate fails regardless until the problems above "
+                 "are fixed):")
     return (f"{head}\n{rule}\n\n"
             + tabulate(rows, ["verdict", "dataset", "model", "metric", "baseline", "current",
                               "change", f"p ({opts.correction})", "over"], tablefmt="github",

@@ -4,6 +4,12 @@ Per-user values are averaged over the seeds both models ran, paired by user id, 
 (two-sided); p-values are corrected over the whole family of rows printed. Each row also says the
 difference with a bootstrap CI, effect sizes, win/tie/loss over users, and the seed-level view
 (mean +- std over seeds, paired test over seeds).
+
+Fails closed like ``check``: a metric whose per-user values should exist but cannot be used (a
+run's per_user.npz missing or damaged, or one model without values the other kept) gets the
+seed-level row only, with a note, when >= 2 seeds are shared, else an error naming the file.
+Pooled metrics (no per-user values on any run, e.g. AUC) are listed under the tables as not
+compared, never dropped without a word.
 """
 
 from __future__ import annotations
@@ -13,11 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmark.errors import BenchError, UnknownNameError
+from benchmark.errors import BenchError, DataError, UnknownNameError
 from benchmark.report.comparable import reasons_not_comparable
-from benchmark.report.leaderboard import per_user_over_seeds
 from benchmark.report.metric_meta import direction
-from benchmark.report.runs import MetricKey, Run, group_runs
+from benchmark.report.runs import (
+    RERUN_FIX,
+    MetricKey,
+    PerUserSides,
+    Run,
+    group_runs,
+    per_user_sides,
+)
 from benchmark.stats.bootstrap import mean_diff_ci
 from benchmark.stats.corrections import correct
 from benchmark.stats.effect import cohens_d_paired, rank_biserial
@@ -52,7 +64,9 @@ def compare(runs: list[Run], opts: CompareOptions) -> pd.DataFrame:
     models = sorted({m for _, m in groups})
     if opts.baseline not in models:
         raise UnknownNameError("baseline model", opts.baseline, models)
-    rows = []
+    rows: list[dict] = []
+    pooled: list[str] = []
+    unusable: dict[str, list[str]] = {}
     for (dataset, model), seeds in sorted(groups.items()):
         base = groups.get((dataset, opts.baseline))
         if model == opts.baseline or base is None:
@@ -71,24 +85,35 @@ def compare(runs: list[Run], opts: CompareOptions) -> pd.DataFrame:
         keys = [k for k in seeds[shared[0]].values if k in base[shared[0]].values
                 and selected(k, opts.metrics) and direction(k.metric) != 0]
         for key in keys:
-            row = _row(dataset, model, key, seeds, base, shared, opts)
-            if row is not None:
-                rows.append(row)
+            pu = per_user_sides(seeds, base, key, shared, shared)
+            if pu.pooled:
+                pooled.append(f"{model} {key}")
+            elif pu.unusable and len(shared) < 2:
+                unusable.setdefault("; ".join(pu.unusable), []).append(f"{model} {key}")
+            else:
+                rows.append(_row(dataset, model, key, seeds, base, shared, opts, pu))
+    if unusable:
+        what = "; ".join(f"{reason} (needed for {', '.join(m[:3])}"
+                         f"{' ...' if len(m) > 3 else ''})" for reason, m in unusable.items())
+        raise DataError(f"cannot compare per user: {what}",
+                        f"{RERUN_FIX}; or run >= 2 seeds of both models (then only the "
+                        "seed-level test is used for those metrics)")
     if not rows:
         raise BenchError("no metric with per-user values to compare"
-                         + (f" among {', '.join(opts.metrics)}" if opts.metrics else ""),
+                         + (f" among {', '.join(opts.metrics)}" if opts.metrics else "")
+                         + (f" (pooled, tested over seeds only: {', '.join(pooled[:4])})"
+                            if pooled else ""),
                          "check --metrics names against `recbench report` columns "
                          "(e.g. ndcg@10, full/ndcg@10)")
     df = pd.DataFrame(rows)
     df["p_corrected"] = correct(df["p"].to_numpy(), opts.correction)
+    df.attrs["not_compared"] = pooled
     return df
 
 
-def _row(dataset, model, key, runs, base, shared, opts) -> dict | None:
-    a = per_user_over_seeds(runs, key, shared)
-    b = per_user_over_seeds(base, key, shared)
-    if a is None or b is None:
-        return None
+def _row(dataset: str, model: str, key: MetricKey, runs: dict[int, Run], base: dict[int, Run],
+         shared: list[int], opts: CompareOptions, pu: PerUserSides) -> dict:
+    """One model-vs-baseline row: per-user test when possible, else the seed-level view only."""
     sm, sb, st = across_seeds({s: runs[s].values[key] for s in shared},
                               {s: base[s].values[key] for s in shared}, opts.test,
                               seed=opts.seed)
@@ -96,15 +121,23 @@ def _row(dataset, model, key, runs, base, shared, opts) -> dict | None:
                   "metric": key.label, "model": model, "baseline": opts.baseline,
                   "split_hash": runs[shared[0]].split_hash[:12],
                   "seeds": " ".join(map(str, shared)), "test": opts.test,
-                  "model_seeds": sm.text(), "baseline_seeds": sb.text(), "p_seeds": st.pvalue}
-    n_common = len(np.intersect1d(a[0], b[0]))
-    if n_common < 2:  # e.g. max_eval_users drew other users in each seed: seed-level test only
+                  "model_seeds": sm.text(), "baseline_seeds": sb.text(), "p_seeds": st.pvalue,
+                  "note": ""}
+    a, b = pu.a, pu.b
+    n_common = 0 if a is None or b is None else len(np.intersect1d(a[0], b[0]))
+    if n_common < 2:
+        # e.g. max_eval_users drew other users in each seed, or a per-user file is unusable:
+        # the seed-level test only
         nan = float("nan")
+        if pu.unusable:
+            seed_level["note"] = ("seed-level test only, per-user values unusable: "
+                                  + "; ".join(pu.unusable))
         return {**seed_level, "n_users": n_common,
                 "baseline_mean": float(np.mean([base[s].values[key] for s in shared])),
                 "model_mean": float(np.mean([runs[s].values[key] for s in shared])),
                 "diff": nan, "ci_low": nan, "ci_high": nan, "p": nan, "cohens_d": nan,
                 "rank_biserial": nan, "wins": 0, "ties": 0, "losses": 0}
+    assert a is not None and b is not None
     p = pair_by_user(a[0], a[1], b[0], b[1], what=f"{model} vs {opts.baseline} {key}")
     test = paired_test(p.a, p.b, opts.test, seed=opts.seed)
     ci = mean_diff_ci(p.a, p.b, confidence=opts.confidence, n_resamples=opts.n_resamples,
@@ -152,6 +185,12 @@ def render(df: pd.DataFrame, opts: CompareOptions, fmt: str = "md") -> str:
                      f"resamples, seed {opts.seed}); W/T/L = users where the model is "
                      f"better / equal / worse; 'over seeds' = mean ± std of the run means, "
                      f"p (seeds) = paired {opts.test} over seeds (needs ≥ 2)._\n")
+        parts += [f"**note:** {r.model} {r.metric}: {r.note}\n" for r in g.itertuples()
+                  if r.note]
+    pooled = df.attrs.get("not_compared") or []
+    if pooled:
+        parts.append(f"_Not compared (pooled metrics without per-user values; see `recbench "
+                     f"report` for their mean ± std over seeds): {', '.join(pooled)}._\n")
     return "\n".join(parts)
 
 
