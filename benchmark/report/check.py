@@ -13,7 +13,8 @@ AND significant (two-sided, Holm over every tested metric). The test depends on 
 - other seeds, one on a side: the per-user test, with a warning that it cannot tell training-seed
   variance from a regression (measured on the quick suite: BPR's sampled metrics move 5-11%
   between seeds 0 and 1, significantly per user).
-Pooled metrics without per-user values (AUC) need >= 2 seeds a side (Welch), else are untested
+Pooled metrics without per-user values (AUC) need >= 2 seeds a side (Welch), else are untested:
+reported, and exit 2 when they dropped beyond the tolerance (never passed blind)
 (named in a note under the verdict).
 
 Fail closed: a metric that should have per-user values but cannot be tested per user (a run's
@@ -155,6 +156,15 @@ def check(baseline: list[Run], current: list[Run], opts: CheckOptions) -> CheckR
                 ln.verdict = "improved"
             else:
                 ln.verdict = "ok"
+    # a drop beyond the tolerance that no test could judge is never passed
+    blind = [f"{ln.model} {ln.metric} ({ln.rel:+.1%})" for ln in result.lines
+             if ln.kind == "quality" and ln.verdict == "untested" and ln.worse
+             and abs(ln.rel) > opts.tolerance]
+    if blind:
+        result.problems.append(
+            f"cannot test {_few(blind)}: dropped beyond the tolerance {opts.tolerance:.1%}, but "
+            "pooled metrics keep no per-user values and there is < 2 seeds a side\n    fix: "
+            "run >= 2 seeds on both sides (then they are tested over seeds)")
     for what, metrics in result.unusable.items():
         result.problems.append(
             f"cannot test {_few(metrics)}: {what}\n    fix: {RERUN_FIX}; or run >= 2 seeds on "
