@@ -43,9 +43,9 @@ class TallrecConfig:
     #: a 135M model at batch 8 learns at 5e-4 without losing its language)
     lr: float = 5e-4
     batch_size: int = 8
-    #: checkpoint choice on the protocol's VALID questions only: after each of at most
-    #: ``valid_evals`` evenly spaced epochs (the last always), the LoRA weights with the best AUC
-    #: on ``valid_subset`` seeded valid questions are kept; 0 = keep the last weights
+    #: checkpoint choice on the protocol's VALID questions only: before training and after at
+    #: most ``valid_evals`` evenly spaced epochs (the last always), the weights with the best AUC
+    #: on ``valid_subset`` seeded valid questions are kept (ties: the earlier); 0 = the last
     valid_subset: int = 64
     valid_evals: int = 4
     max_train_samples: int = 8000  # harness split: cap on training samples (seeded draw)
@@ -73,6 +73,7 @@ class TALLRec(Recommender):
                  name: str | None = None) -> None:
         super().__init__(config, workdir=workdir, name=name)
         self.bb = None
+        self._merged = False
         self._info: dict[str, Any] = {}
 
     # --- backbone -------------------------------------------------------------------------
@@ -127,6 +128,9 @@ class TALLRec(Recommender):
         per_epoch = (len(samples) + c.batch_size - 1) // c.batch_size
         epochs = max(c.epochs, -(-c.min_steps // per_epoch))
         chooser = CheckpointChooser(self, valid, titles, epochs, seed) if valid else None
+        if chooser is not None:
+            with torch_threads(self._threads):
+                chooser.after_epoch(0)  # the loaded weights compete too (LoRA B starts at 0)
         with torch_threads(self._threads):
             stats = finetune_causal(self.bb, [proto.prompt(s, titles) for s in samples],
                                     [proto.answer(s) for s in samples], epochs=epochs,
@@ -144,6 +148,13 @@ class TALLRec(Recommender):
     def _score_prompts(self, prompts: list[str]) -> np.ndarray:
         from benchmark.llm import ResponseCache, torch_threads, yes_probability
         from benchmark.llm.pretrain import CACHE_DIR
+
+        lora = self.config.finetune == "lora" and not self.config.zero_shot
+        if lora and not self._merged:
+            # training is over: fold LoRA into the weights, one matmul per layer instead of three
+            # (scores equal to 1e-6; the cache key keeps the adapter's hash)
+            self.bb.model.merge_adapter()
+            self._merged = True
 
         folder = Path(self.config.cache_dir) if self.config.cache_dir else CACHE_DIR
         cache = ResponseCache(folder / "responses.sqlite") if self.config.cache else None
@@ -258,7 +269,7 @@ class CheckpointChooser:
         self.prompts = [proto.prompt(valid[i], titles) for i in pick]
         self.labels = np.array([valid[i].liked for i in pick])
         step = max(1, -(-epochs // max(1, c.valid_evals)))
-        self.when = {e for e in range(step, epochs + 1, step)} | {epochs}
+        self.when = {0, epochs} | set(range(step, epochs + 1, step))
         self.best: tuple[float, int, dict] | None = None
         self.history: dict[int, float] = {}
 
