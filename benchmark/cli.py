@@ -14,21 +14,81 @@ from pathlib import Path
 from benchmark.errors import BenchError
 
 
+def _number(text: str, kind: type, test, allowed: str):
+    """argparse type: ``kind(text)`` when ``test`` holds, else a usage error naming the range."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {allowed}") from None
+    if value != value or value in (float("inf"), float("-inf")) or not test(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: must be {allowed}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 0, "an integer >= 0")
+
+
+def _seed(text: str) -> int:
+    return _number(text, int, lambda v: 0 <= v < 2**32, "an integer in 0 .. 4294967295")
+
+
+def _positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v > 0, "an integer >= 1")
+
+
+def _nonneg_float(text: str) -> float:
+    return _number(text, float, lambda v: v >= 0, "a number >= 0 (0.01 = 1%)")
+
+
+def _open_unit(text: str) -> float:
+    return _number(text, float, lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)")
+
+
+def _folder_arg(path: str, option: str) -> Path:
+    """A folder the command will create or fill: no part of it may be an existing file."""
+    folder = Path(path)
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise BenchError(f"{option} {path}: {p} is a file, not a folder",
+                                 f"pass a folder for {option} (it is created if missing), or "
+                                 f"move {p} away")
+            break
+    return folder
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from benchmark.config.suite import load_suite
     from benchmark.report.summary import print_summary
     from benchmark.runner.runner import run_suite
 
+    out = _folder_arg(args.out, "--out")
     suite = load_suite(args.suite)
-    out = Path(args.out)
+    from benchmark import net_policy
+
+    for url in args.allow_endpoint or ():  # named here, outside the suite file
+        net_policy.allow_endpoint(url)
+    for var in args.allow_key_env or ():
+        net_policy.allow_key_env(var)
+    net_policy.check_suite(suite, args.only)  # before any job: a suite file alone may not
+    # send a key, nor users' data off this machine (benchmark/net_policy.py)
+    if args.job_timeout is not None:  # the command line overrides the suite's setting
+        suite = suite.model_copy(update={"job_timeout_s": args.job_timeout})
     from benchmark.runner.executors import ExecutorSettings
 
     executor = ExecutorSettings(kind=args.executor, address=args.address,
-                                num_cpus=args.num_cpus, max_retries=args.max_retries)
+                                num_cpus=args.num_cpus, max_retries=args.max_retries,
+                                isolate=not args.in_process)
     outcome = run_suite(suite, out, seeds=args.seeds, only=args.only,
                         progress=not args.no_progress, executor=executor)
     print_summary(suite, out, outcome)
     return 1 if outcome.failed else 0
+
+
+def _seconds(text: str) -> float:
+    """argparse type of --job-timeout: a finite number of seconds > 0."""
+    return _number(text, float, lambda v: v > 0, "a number of seconds > 0")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -52,7 +112,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
-        Path(output).write_text(text)
+        target = Path(output)
+        if target.is_dir():
+            raise BenchError(f"-o {output} is a folder", "pass a file name, e.g. "
+                             f"{target / 'report.md'}")
+        _folder_arg(str(target.parent), "-o")  # a missing folder is created
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
         print(f"wrote {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -73,7 +139,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     runs = load_runs(args.rundirs)
     sig = _significance(args)
     if args.out_dir:
-        files, skipped = write_report(runs, Path(args.out_dir), sig, plots=not args.no_plots,
+        files, skipped = write_report(runs, _folder_arg(args.out_dir, "--out-dir"), sig, plots=not args.no_plots,
                                       metrics=tuple(args.metrics or ()))
         for f in files:
             print(f"wrote {f}", file=sys.stderr)
@@ -131,7 +197,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from benchmark.report.site import build_site
 
-    files = build_site([Path(d) for d in args.dirs], Path(args.out),
+    files = build_site([Path(d) for d in args.dirs], _folder_arg(args.out, "--out"),
                        metrics=tuple(args.metrics or ()), baseline=args.baseline)
     for kind, path in files.items():
         print(f"wrote {kind}: {path}", file=sys.stderr)
@@ -148,7 +214,7 @@ def _stats_options(p: argparse.ArgumentParser, *, baseline_help: str | None) -> 
                    help="paired two-sided test over per-user values (default ttest)")
     p.add_argument("--correction", default="holm", choices=METHODS,
                    help="multiple-comparison correction (default holm)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    p.add_argument("--alpha", type=_open_unit, default=0.05, help="significance level (0.05)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,18 +225,33 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a suite (models x datasets x seeds)")
     r.add_argument("suite", help="suite file, e.g. suites/quick.toml")
     r.add_argument("--out", default="runs", help="results root (default: runs/)")
-    r.add_argument("--seeds", type=int, nargs="+", help="override the suite's seeds")
+    r.add_argument("--seeds", type=_seed, nargs="+", help="override the suite's seeds "
+                   "(integers >= 0)")
     r.add_argument("--only", nargs="+", metavar="MODEL", help="run only these models (labels)")
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
     r.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="local: jobs one after another in this process (default); ray: one Ray "
-                        "task per job (needs the [distributed] extra and --out on a shared "
-                        "filesystem)")
+                   help="local: jobs one after another, each in a child process (default); "
+                        "ray: one Ray task per job (needs the [distributed] extra and --out on "
+                        "a shared filesystem)")
+    r.add_argument("--job-timeout", type=_seconds, metavar="SECONDS",
+                   help="local: stop a job running longer and record it as failed (overrides "
+                        "the suite's job_timeout_s; default: none)")
+    r.add_argument("--in-process", action="store_true",
+                   help="local: run jobs in this process (for debuggers and profilers; a "
+                        "crashing model then ends the whole run, no time limit)")
     r.add_argument("--address", help="Ray cluster address (e.g. auto, ray://head:10001); "
                                      "default: start a local Ray instance")
-    r.add_argument("--num-cpus", type=int, help="CPUs of a local Ray instance (default: all)")
-    r.add_argument("--max-retries", type=int, default=2,
+    r.add_argument("--num-cpus", type=_positive_int, help="CPUs of a local Ray instance (default: all)")
+    r.add_argument("--max-retries", type=_nonneg_int, default=2,
                    help="Ray: retries of a job whose worker died (default 2)")
+    r.add_argument("--allow-endpoint", action="append", metavar="URL",
+                   help="let the suite contact this endpoint (its origin), e.g. a judge's or "
+                   "Chat-REC's server; a suite file alone may only reach this machine and never "
+                   "send a key (also: RECBENCH_ALLOW_ENDPOINTS); repeatable")
+    r.add_argument("--allow-key-env", action="append", metavar="VAR",
+                   help="let the suite send the key held in environment variable VAR (https or "
+                   "this machine only; also: RECBENCH_ALLOW_KEY_ENVS or a RECBENCH_ name); "
+                   "repeatable")
     r.set_defaults(func=_cmd_run)
 
     ls = sub.add_parser("list", help="list models, datasets, tracks and suites")
@@ -197,9 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     _stats_options(cmp_, baseline_help=None)
     cmp_.add_argument("--baseline", required=True, metavar="MODEL", help="model label")
     cmp_.add_argument("--metrics", nargs="+", help="e.g. ndcg@10 full/recall@20 (default all)")
-    cmp_.add_argument("--confidence", type=float, default=0.95, help="CI level (0.95)")
-    cmp_.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
-    cmp_.add_argument("--seed", type=int, default=0, help="seed of bootstrap / permutations")
+    cmp_.add_argument("--confidence", type=_open_unit, default=0.95, help="CI level (0.95)")
+    cmp_.add_argument("--resamples", type=_positive_int, default=2000,
+                      help="bootstrap resamples (>= 1)")
+    cmp_.add_argument("--seed", type=_nonneg_int, default=0,
+                      help="seed of bootstrap / permutations")
     cmp_.add_argument("--format", default="md", choices=["md", "csv"])
     cmp_.add_argument("--output", "-o", help="write to this file instead of stdout")
     cmp_.set_defaults(func=_cmd_compare)
@@ -210,9 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run folder(s) of the reference commit")
     chk.add_argument("--current", nargs="+", required=True, metavar="NEW",
                      help="run folder(s) of the commit under test")
-    chk.add_argument("--tolerance", type=float, default=0.01,
+    chk.add_argument("--tolerance", type=_nonneg_float, default=0.01,
                      help="relative drop a quality metric may show before it can fail (0.01)")
-    chk.add_argument("--efficiency-tolerance", type=float, default=0.5,
+    chk.add_argument("--efficiency-tolerance", type=_nonneg_float, default=0.5,
                      help="relative growth of a cost (time, memory) that fails (0.5 = +50%%)")
     chk.add_argument("--metrics", nargs="+", help="check only these (default all)")
     _stats_options(chk, baseline_help=None)
@@ -223,8 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     rpr.add_argument("paper", choices=["explainrec"])
     rpr.add_argument("--table", default="all", help="I, II, III, IV, README (TALLRec) or all")
     rpr.add_argument("rundirs", nargs="*", help="run folders or roots to take our numbers from")
-    rpr.add_argument("--confidence", type=float, default=0.95, help="CI level (0.95)")
-    rpr.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    rpr.add_argument("--confidence", type=_open_unit, default=0.95, help="CI level (0.95)")
+    rpr.add_argument("--seed", type=_nonneg_int, default=0, help="bootstrap seed")
     rpr.add_argument("--output", "-o", help="write to this file instead of stdout")
     rpr.set_defaults(func=_cmd_reproduce)
 

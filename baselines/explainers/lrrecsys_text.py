@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.atomic import temp_name
 from benchmark.data.types import Catalog, Interactions
 from benchmark.explain.contrastive import ContrastivePair, format_contrastive, parse_contrastive
 from benchmark.explain.silver import SilverBuilder, SilverReference
@@ -150,9 +151,12 @@ def save_trainable(model, path: Path) -> None:
     tensors = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters()
                if p.requires_grad}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp))
-    tmp.replace(path)
+    tmp = temp_name(path)  # unique: two runs may tune the same recipe at once
+    try:
+        save_file(tensors, str(tmp))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_trainable(model, path: Path) -> bool:

@@ -3,7 +3,10 @@
 Used only when a user sets ``endpoint_url`` in Chat-REC's params (e.g. a local vLLM or llama.cpp
 server, ``http://localhost:8000/v1``); the suite's default never touches the network. Standard
 library only (urllib). The API key, if the server needs one, is read from the environment
-variable named by ``api_key_env`` and never written to any result file.
+variable named by ``api_key_env`` and never written to any result file. Whether the endpoint may
+be contacted (and with the key) is ``benchmark.net_policy``'s rule: checked when the scorer is
+built, before any request (a suite file alone may not send a key, nor data off this machine);
+redirects are not followed.
 
 As in the paper, the model is shown the numbered candidate list and asked to answer with the
 numbers in its preferred order; candidates it does not mention keep their retriever order below
@@ -22,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from benchmark.errors import BenchError, ConfigError
+from benchmark.net_policy import check_endpoint, no_redirect_opener, redact
 
 
 def rerank_request(prompt: str, candidates: Sequence[str]) -> str:
@@ -50,6 +54,7 @@ class EndpointScorer:
             raise ConfigError(f"endpoint_url {url!r} is not an http(s) URL",
                               "set endpoint_url like http://localhost:8000/v1, or leave it empty "
                               "to re-rank with the local backbone")
+        check_endpoint(url, api_key_env, "Chat-REC endpoint_url")
         if not model:
             raise ConfigError("endpoint_url is set but endpoint_model is empty",
                               "set endpoint_model to the model name the server expects")
@@ -62,6 +67,8 @@ class EndpointScorer:
     def complete(self, message: str) -> str:
         body = json.dumps({"model": self.model, "temperature": 0,
                            "messages": [{"role": "user", "content": message}]}).encode()
+        # the rule again, before the key is read: the environment may have changed since __init__
+        check_endpoint(self.url, self.api_key_env, "Chat-REC endpoint_url")
         headers = {"Content-Type": "application/json"}
         if self.api_key_env:
             key = os.environ.get(self.api_key_env)
@@ -71,13 +78,15 @@ class EndpointScorer:
             headers["Authorization"] = f"Bearer {key}"
         req = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+            with no_redirect_opener(self.url).open(req, timeout=self.timeout) as resp:
                 answer = json.loads(resp.read().decode("utf-8"))
-        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as err:
-            raise BenchError(f"chat endpoint {self.url} failed: {err}",
-                             "check that the server is running and endpoint_url is right") from err
+        except (urllib.error.URLError, TimeoutError, OSError, json.JSONDecodeError,
+                UnicodeDecodeError) as err:
+            raise BenchError(f"chat endpoint {self.url} failed: "
+                             f"{redact(str(err), self.api_key_env)}",
+                             "check that the server is running and endpoint_url is right") from None
         try:
-            return str(answer["choices"][0]["message"]["content"])
+            return redact(str(answer["choices"][0]["message"]["content"]), self.api_key_env)
         except (KeyError, IndexError, TypeError) as err:
             raise BenchError(f"chat endpoint {self.url} returned no choices[0].message.content",
                              "use an OpenAI-compatible /chat/completions server") from err

@@ -4,23 +4,52 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from benchmark.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
 
-class Strict(BaseModel):
-    """Base of every config model: no unknown keys, no silent coercion of strings to numbers."""
+def _takes_tuple(annotation: Any) -> bool:
+    """Whether a field's type is a tuple (or an optional tuple)."""
+    if get_origin(annotation) is tuple or annotation is tuple:
+        return True
+    return any(_takes_tuple(a) for a in get_args(annotation)) if get_origin(annotation) in (
+        Union, UnionType) else False
 
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+class Strict(BaseModel):
+    """Base of every config model: no unknown keys, no silent coercion of strings to numbers.
+
+    pydantic's strict mode: ``sampled_negatives = "50"`` and ``ks = [5.0]`` are errors, a bool is
+    not a number, while an integer is still accepted for a float field (``ratios = [1, 0, 0]``).
+    TOML has no tuples, so a list given for a tuple field becomes a tuple first (then its items
+    are checked strictly)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _toml_lists_to_tuples(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            fields = cls.model_fields
+            lists = {k: tuple(v) for k, v in data.items()
+                     if isinstance(v, list) and k in fields and _takes_tuple(fields[k].annotation)}
+            if lists:
+                data = {**data, **lists}
+        return data
+
+
+_NUMBER_TYPES = {"int_type", "float_type", "int_parsing", "float_parsing", "int_from_float"}
 
 
 def format_validation_error(err: ValidationError, where: str) -> ConfigError:
     lines = []
+    quoted = []
     for e in err.errors():
         loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
         if e["type"] == "extra_forbidden":
@@ -30,8 +59,13 @@ def format_validation_error(err: ValidationError, where: str) -> ConfigError:
         else:
             given = e.get("input")
             lines.append(f"key {loc!r}: {e['msg']} (got {given!r})")
-    return ConfigError(f"{where}: " + "; ".join(lines),
-                       "see the documented keys in README.md (Suites and datasets)")
+            if e["type"] in _NUMBER_TYPES and isinstance(given, str):
+                quoted.append(f"{loc.rsplit('.', 1)[-1]} = {given}")
+    fix = "see the documented keys in README.md (Suites and datasets)"
+    if quoted:
+        fix = (f"write numbers without quotes ({', '.join(quoted)}); strings are never "
+               f"converted to numbers. {fix}")
+    return ConfigError(f"{where}: " + "; ".join(lines), fix)
 
 
 def parse_model(cls: type[M], data: dict[str, Any], where: str) -> M:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from benchmark.config.base import Strict, parse_model, read_toml
-from benchmark.data.split import SplitSpec
+from benchmark.data.split import SplitSpec, check_ratios
 from benchmark.errors import UnknownNameError
 
 #: where dataset TOML files live, relative to the project root
@@ -17,8 +17,14 @@ DATASET_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
 class SplitSettings(Strict):
     strategy: Literal["chrono", "random"] = "chrono"
+    #: train, valid, test shares of each user's interactions: each > 0, summing to 1
     ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     kcore: int = Field(0, ge=0)
+
+    @field_validator("ratios")
+    @classmethod
+    def _shares(cls, ratios: tuple[float, float, float] | None) -> tuple[float, float, float] | None:
+        return check_ratios(ratios)
 
 
 class SplitOverrides(Strict):
@@ -27,6 +33,11 @@ class SplitOverrides(Strict):
     strategy: Literal["chrono", "random"] | None = None
     ratios: tuple[float, float, float] | None = None
     kcore: int | None = Field(None, ge=0)
+
+    @field_validator("ratios")
+    @classmethod
+    def _shares(cls, ratios: tuple[float, float, float] | None) -> tuple[float, float, float] | None:
+        return check_ratios(ratios)
 
 
 class DatasetSpec(Strict):
@@ -39,9 +50,25 @@ class DatasetSpec(Strict):
     options: dict[str, str] = {}
     #: where a user gets the raw files (shown when they are missing)
     download: str = ""
-    like_threshold: float = 4.0
+    like_threshold: float = Field(4.0, allow_inf_nan=False)
     positives: Literal["all", "liked"] = "all"
+    #: [lowest, highest] valid rating; default: the loader's published scale (MovieLens-100K,
+    #: 1M and Amazon 1-5, MovieLens-25M 0.5-5). A rating outside it, inf or NaN is a DataError
+    #: naming the file and line (benchmark.data.ratings_check).
+    rating_scale: tuple[float, float] | None = None
     split: SplitSettings = SplitSettings()
+
+    @field_validator("rating_scale")
+    @classmethod
+    def _ordered_scale(cls, scale: tuple[float, float] | None) -> tuple[float, float] | None:
+        if scale is not None and not (float("-inf") < scale[0] <= scale[1] < float("inf")):
+            raise ValueError(f"rating_scale {list(scale)} must be [lowest, highest] finite "
+                             "numbers with lowest <= highest, e.g. [1, 5]")
+        return scale
+
+    def loader_scale(self) -> dict[str, tuple[float, float]]:
+        """``rating_scale`` as a loader argument, when the dataset file sets one."""
+        return {"rating_scale": tuple(self.rating_scale)} if self.rating_scale else {}
 
     def split_spec(self, seed: int, overrides: SplitOverrides | None = None) -> SplitSpec:
         s = self.split
@@ -74,12 +101,16 @@ class DatasetSpec(Strict):
                 )
 
 
-def known_datasets(folder: Path = DATASET_DIR) -> list[str]:
-    return sorted(p.stem for p in folder.glob("*.toml"))
+def known_datasets(folder: Path | None = None) -> list[str]:
+    """Dataset names in ``folder`` (default: ``DATASET_DIR``, read when called so tests can point
+    it at a temporary folder)."""
+    return sorted(p.stem for p in (folder or DATASET_DIR).glob("*.toml"))
 
 
-def load_dataset_spec(name_or_path: str | Path, folder: Path = DATASET_DIR) -> tuple[DatasetSpec, Path]:
+def load_dataset_spec(name_or_path: str | Path,
+                      folder: Path | None = None) -> tuple[DatasetSpec, Path]:
     """The spec and the folder its relative paths are resolved against."""
+    folder = folder or DATASET_DIR
     path = Path(name_or_path)
     if path.suffix != ".toml":
         path = folder / f"{name_or_path}.toml"

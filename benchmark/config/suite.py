@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from benchmark.config.base import Strict, parse_model, read_toml
 from benchmark.config.dataset_spec import SplitOverrides
@@ -13,12 +14,36 @@ from benchmark.errors import ConfigError, UnknownNameError
 
 Protocol = Literal["full", "sampled", "pointwise"]
 
+#: suite, dataset and model names and labels become folder names under --out
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+NAME_MAX = 100
+NAME_FORM = (f"letters, digits and . _ + - only, starting with a letter or digit, without '..', "
+             f"at most {NAME_MAX} characters")
+
+
+def safe_name(value: str) -> str:
+    """A name that is one folder name: it can neither leave --out ('../x', 'a/b') nor alias
+    another name's folder ('pp/' is 'pp')."""
+    if len(value) > NAME_MAX or not NAME_RE.fullmatch(value) or ".." in value:
+        raise ValueError(f"{value!r} cannot be a run-folder name; use {NAME_FORM}")
+    return value
+
+
+def _same_folder(what: str, names: list[str]) -> None:
+    """Names that differ only in case share a folder on case-insensitive filesystems."""
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(name.casefold(), name)
+        if other != name:
+            raise ValueError(f"{what} {other!r} and {name!r} differ only in case, so they would "
+                             "share one run folder; rename one")
+
 
 class Resources(Strict):
     """What one job of this model asks an executor for (the Ray executor schedules by it)."""
 
-    cpus: float = Field(1.0, ge=0)
-    gpus: float = Field(0.0, ge=0)
+    cpus: float = Field(1.0, ge=0, allow_inf_nan=False)
+    gpus: float = Field(0.0, ge=0, allow_inf_nan=False)
 
 
 class ModelEntry(Strict):
@@ -38,12 +63,17 @@ class ModelEntry(Strict):
     def key(self) -> str:
         return self.label or self.name
 
+    _safe_names = field_validator("name", "label")(classmethod(
+        lambda cls, v: v if v is None else safe_name(v)))
+
 
 class DatasetEntry(Strict):
     name: str
     split: SplitOverrides | None = None
     #: evaluate on a deterministic subset of this many test users (None = all); for quick runs
     max_eval_users: int | None = Field(None, gt=0)
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: safe_name(v)))
 
 
 class AccuracySettings(Strict):
@@ -54,7 +84,7 @@ class AccuracySettings(Strict):
     user_batch: int = Field(1024, gt=0)
     #: full ranking's memory budget for one batch of scores (and its working copy), in MiB;
     #: the batch shrinks to fit it, so the users x items matrix never exists at once
-    memory_budget_mb: float = Field(1024.0, gt=0)
+    memory_budget_mb: float = Field(1024.0, gt=0, allow_inf_nan=False)
 
     @field_validator("ks")
     @classmethod
@@ -62,6 +92,15 @@ class AccuracySettings(Strict):
         if not ks or any(k <= 0 for k in ks):
             raise ValueError("ks must be a non-empty list of positive integers")
         return sorted(set(ks))
+
+    def check_catalogue(self, n_items: int, dataset: str) -> None:
+        """Once the split is known: a cut-off k above the number of items measures nothing (every
+        item is in the top k), so it is an error naming the key and the allowed range."""
+        too_big = [k for k in self.ks if k > n_items]
+        if too_big:
+            raise ConfigError(f"[accuracy] ks: k = {too_big} is larger than dataset {dataset!r}'s "
+                              f"catalogue ({n_items} items)",
+                              f"use ks between 1 and {n_items} for this dataset")
 
 
 class SuiteSpec(Strict):
@@ -76,6 +115,9 @@ class SuiteSpec(Strict):
     tracks: list[str] = ["accuracy"]
     datasets: list[DatasetEntry]
     models: list[ModelEntry]
+    #: wall-clock limit of one job in seconds (None = none); a job past it is killed and records
+    #: error.json, the suite goes on; `recbench run --job-timeout` overrides it (local executor)
+    job_timeout_s: float | None = Field(None, gt=0, allow_inf_nan=False, strict=True)
     #: raw per-track sections, keyed by track name (filled from the top-level sections)
     sections: dict[str, dict[str, Any]] = {}
     _settings: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -93,6 +135,24 @@ class SuiteSpec(Strict):
                     sections[track] = data.pop(track)
             data["sections"] = sections
         return data
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: safe_name(v)))
+
+    @field_validator("seeds")
+    @classmethod
+    def _seed_range(cls, seeds: list[int]) -> list[int]:
+        bad = [s for s in seeds if not 0 <= s < 2**32]
+        if bad:
+            raise ValueError(f"seeds {bad}: each seed must be an integer in 0 .. 2**32 - 1")
+        return seeds
+
+    @field_validator("models", "datasets")
+    @classmethod
+    def _not_empty(cls, entries: list, info: ValidationInfo) -> list:
+        if not entries:
+            raise ValueError(f"{info.field_name} is empty: a suite runs at least one "
+                             f"[[{info.field_name}]] entry (else it would do nothing and exit 0)")
+        return entries
 
     @field_validator("tracks")
     @classmethod
@@ -133,6 +193,13 @@ class SuiteSpec(Strict):
         if dup:
             raise ValueError(f"model label(s) {dup} appear twice; give each entry a distinct "
                              "'label'")
+        _same_folder("model labels", keys)
+        names = [d.name for d in self.datasets]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"dataset(s) {dup} appear twice under [[datasets]]; their runs would "
+                             "share one folder (run a second split as another suite)")
+        _same_folder("datasets", names)
         if not self.seeds:
             raise ValueError("seeds must list at least one seed")
         for m in self.models:
@@ -143,13 +210,42 @@ class SuiteSpec(Strict):
         return self
 
 
+def _one_folder_each(raw: dict[str, Any], path: Path) -> None:
+    """Before validation, so the error names the exact key: two model entries (by label, else
+    name) or two datasets that would share a run folder, compared ignoring case."""
+    for section in ("models", "datasets"):
+        entries = raw.get(section)
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict):
+                continue
+            field = "label" if section == "models" and entry.get("label") else "name"
+            name = entry.get(field)
+            if not isinstance(name, str):
+                continue
+            j = seen.setdefault(name.casefold(), i)
+            if j == i:
+                continue
+            first = entries[j]
+            other = first.get("label") or first.get("name")
+            what = "model label(s)" if section == "models" else "dataset(s)"
+            raise ConfigError(
+                f"{path}: key '{section}.{i}.{field}': {what} {name!r} and {other!r} (entry "
+                f"{section}.{j}) appear twice, compared ignoring case; they would share one run "
+                "folder",
+                f"give each entry a distinct {'label' if section == 'models' else 'name'} "
+                f"({NAME_FORM})")
+
+
 def load_suite(path: str | Path) -> SuiteSpec:
     """Read and validate a suite file; model and dataset names are checked against registries."""
     from benchmark.config.dataset_spec import known_datasets
     from benchmark.registry import MODELS
 
     path = Path(path)
-    suite = parse_model(SuiteSpec, read_toml(path), str(path))
+    raw = read_toml(path)
+    _one_folder_each(raw, path)
+    suite = parse_model(SuiteSpec, raw, str(path))
     for track in suite.sections:  # every section checked now, not mid-run
         try:
             suite.settings_for(track)

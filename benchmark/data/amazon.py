@@ -4,7 +4,9 @@ Reviews are JSON lines in both releases. The 2014 *metadata* is not JSON: each l
 dict literal (single quotes), so it is parsed with ``ast.literal_eval``, which accepts literals only
 and never runs code. Files may be plain or gzipped (detected from the bytes, not the name).
 A few broken lines are skipped with a warning (the count is kept in ``frame.attrs``); more than 1%
-broken means a bad download or the wrong file, and is an error.
+broken means a bad download or the wrong file, and is an error. A review whose rating parses but
+is not a finite number inside the rating scale (1-5, or ``rating_scale`` of the dataset file) is
+an error naming its line: it is data, not a broken line, and dropping it would change results.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import ast
 import gzip
 import json
+import math
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from benchmark.data.ratings_check import RATING_SCALES, scale_hint
 from benchmark.data.types import RawDataset
 from benchmark.errors import DataError
 
@@ -187,7 +191,8 @@ def _need(path: Path | str, role: str, version: Version | None) -> Path:
 
 
 def load_amazon(reviews_path: Path | str, meta_path: Path | str | None = None, *,
-                version: Version | None = None, name: str | None = None) -> RawDataset:
+                version: Version | None = None, name: str | None = None,
+                rating_scale: tuple[float, float] | None = None) -> RawDataset:
     """Reviews (+ optional metadata) as a RawDataset; review text kept for explanation references.
 
     interactions: user (reviewerID), item (asin), rating (overall), timestamp (unixReviewTime),
@@ -202,12 +207,17 @@ def load_amazon(reviews_path: Path | str, meta_path: Path | str | None = None, *
     cols: dict[str, list] = {k: [] for k in ("user", "item", "rating", "timestamp", "review",
                                              "summary")}
     tally = _Tally(reviews)
+    lo, hi = rating_scale or RATING_SCALES["amazon"]
     for no, r in _records(reviews, REVIEW_KEYS, tally):
         try:
             rating, ts = float(r["overall"]), int(r["unixReviewTime"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             tally.skip(no, "overall / unixReviewTime not a number")
             continue
+        if not (math.isfinite(rating) and lo <= rating <= hi):
+            raise DataError(f"{reviews}:{no}: overall = {r['overall']!r} is not a rating in "
+                            f"{lo:g}-{hi:g}", f"{scale_hint((lo, hi))}; correct or delete line "
+                            f"{no}")
         cols["user"].append(str(r["reviewerID"]))
         cols["item"].append(str(r["asin"]))
         cols["rating"].append(rating)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark import atomic
 from benchmark.data.coldstart import (
     PROXY_LABEL,
     ColdStartSet,
@@ -60,11 +61,9 @@ def _write(folder: Path, blobs: dict[str, bytes], meta: dict) -> str:
                             "the split or the sampling code changed; delete that folder")
         return digest
     folder.mkdir(parents=True, exist_ok=True)
-    for name, data in blobs.items():
-        (folder / name).write_bytes(data)
-    tmp = folder / "meta.json.tmp"
-    tmp.write_text(json.dumps({"format": FORMAT, "hash": digest, **meta}, indent=2))
-    tmp.replace(meta_path)
+    for name, data in blobs.items():  # unique temporary names: runners may share the cache
+        atomic.write_bytes(folder / name, data)
+    atomic.write_text(meta_path, json.dumps({"format": FORMAT, "hash": digest, **meta}, indent=2))
     return digest
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark import atomic
 from benchmark.data.types import RawDataset
 
 #: bump when the cached layout changes
@@ -45,8 +46,9 @@ def pyarrow_available() -> bool:
 
 
 def _write(frame: pd.DataFrame | None, path: Path) -> None:
-    if frame is not None:
-        frame.to_parquet(path, engine="pyarrow", index=True)
+    if frame is not None:  # unique temporary name: runners may share the cache
+        with atomic.atomic_open(path, "wb") as fh:
+            frame.to_parquet(fh, engine="pyarrow", index=True)
 
 
 def _read(path: Path) -> pd.DataFrame | None:
@@ -81,5 +83,5 @@ def load_cached(name: str, loader: str, paths: dict[str, Path], options: dict,
     _write(inter, folder / "interactions.parquet")
     _write(raw.items, folder / "items.parquet")
     _write(raw.users, folder / "users.parquet")
-    meta_path.write_text(json.dumps({"key": key, "source": raw.source, "loader": loader}))
+    atomic.write_text(meta_path, json.dumps({"key": key, "source": raw.source, "loader": loader}))
     return RawDataset(name, inter, raw.items, raw.users, raw.source)

@@ -5,6 +5,8 @@ side information in one shape across versions: items have ``title`` (year stripp
 (nullable Int64) and ``genres`` (list[str]; "unknown" / "(no genres listed)" become ``[]``), users
 have ``age``, ``gender``, ``occupation`` (a name, never a code) and ``zip_code`` (str: "02154").
 No network: missing files raise ``DataError`` saying where to download them and where to put them.
+Ratings files are checked by ``benchmark.data.ratings_check`` (columns, numbers, scale, no rows):
+a bad file is a ``DataError`` naming the file, the line and the fix.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.data.ratings_check import RATING_SCALES, RatingsFormat, read_ratings
 from benchmark.data.types import RawDataset
 from benchmark.errors import DataError
 
@@ -77,12 +80,29 @@ def _resolve(path: Path | str, dataset: str, files: tuple[str, ...]) -> Path:
 
 
 _RATING_DTYPES = {"u": str, "i": str, "r": np.float32, "t": np.int64}
+_U_DATA = RatingsFormat("user<TAB>item<TAB>rating<TAB>timestamp (no header)", "\t")
+_RATINGS_DAT = RatingsFormat("user::item::rating::timestamp (no header)", "::")
+_ATOMIC_INTER = RatingsFormat("a RecBole atomic file: header user_id:token, item_id:token, "
+                              "rating:float, timestamp:float, then tab-separated rows", "\t",
+                              ("user_id", "item_id", "rating", "timestamp"), "utf-8", True)
+_RATINGS_CSV = RatingsFormat("a header userId,movieId,rating,timestamp, then one rating per line",
+                             ",", ("userId", "movieId", "rating", "timestamp"), "utf-8",
+                             int_ids=True)
 
 
-def _frame(text: str, sep: str, names: list[str], dtype: type | dict = str) -> pd.DataFrame:
+def _frame(text: str, sep: str, names: list[str], dtype: type | dict = str,
+           usecols: list[int] | None = None) -> pd.DataFrame:
     """Frame of a headerless file, str unless told (C parser; quotes in titles are literal)."""
     return pd.read_csv(io.StringIO(text), sep=sep, header=None, names=names, dtype=dtype,
-                       keep_default_na=False, quoting=csv.QUOTE_NONE, engine="c")
+                       keep_default_na=False, quoting=csv.QUOTE_NONE, engine="c",
+                       usecols=usecols)
+
+
+def _rating_rows(text: str, sep: str) -> pd.DataFrame:
+    """user, item, rating, timestamp of a headerless ratings file; extra trailing fields ignored
+    (without ``usecols`` pandas would silently take a fifth field's first column as the index)."""
+    f = _frame(text, sep, list(_RATING_DTYPES), _RATING_DTYPES, usecols=[0, 1, 2, 3])
+    return _interactions(f["u"], f["i"], f["r"], f["t"])
 
 
 def _dat(path: Path, names: list[str], dtype: type | dict = str) -> pd.DataFrame:
@@ -125,8 +145,10 @@ def recbole_ml100k_dir() -> Path | None:
     return None
 
 
-def load_ml100k(path: Path | str | None = None) -> RawDataset:
+def load_ml100k(path: Path | str | None = None,
+                rating_scale: tuple[float, float] | None = None) -> RawDataset:
     """MovieLens-100K: RecBole's atomic copy by default, or a GroupLens ``ml-100k`` folder."""
+    scale = tuple(rating_scale or RATING_SCALES["ml-100k"])
     if path is None:
         path = recbole_ml100k_dir()
         if path is None:
@@ -136,10 +158,10 @@ def load_ml100k(path: Path | str | None = None) -> RawDataset:
     path = Path(path).expanduser()
     for folder in (path, path / "ml-100k"):
         if (folder / "ml-100k.inter").is_file():
-            return _ml100k_atomic(_resolve(folder, "ml-100k", _ATOMIC))
+            return _ml100k_atomic(_resolve(folder, "ml-100k", _ATOMIC), scale)
         if (folder / "u.data").is_file():
-            return _ml100k_grouplens(_resolve(folder, "ml-100k", _GROUPLENS))
-    return _ml100k_grouplens(_resolve(path, "ml-100k", _GROUPLENS))  # raises, naming u.data
+            return _ml100k_grouplens(_resolve(folder, "ml-100k", _GROUPLENS), scale)
+    return _ml100k_grouplens(_resolve(path, "ml-100k", _GROUPLENS), scale)  # raises: no u.data
 
 
 _ATOMIC = ("ml-100k.inter", "ml-100k.item", "ml-100k.user")
@@ -153,8 +175,13 @@ def _atomic(path: Path) -> pd.DataFrame:
     return frame.rename(columns=lambda c: c.split(":", 1)[0])
 
 
-def _ml100k_atomic(folder: Path) -> RawDataset:
-    inter = _atomic(folder / "ml-100k.inter")
+def _ml100k_atomic(folder: Path, scale: tuple[float, float]) -> RawDataset:
+    def parse() -> pd.DataFrame:
+        f = _atomic(folder / "ml-100k.inter")
+        return _interactions(f["user_id"], f["item_id"], f["rating"].astype(float),
+                             f["timestamp"].astype(float))
+
+    inter = read_ratings(folder / "ml-100k.inter", _ATOMIC_INTER, scale, parse)
     it = _atomic(folder / "ml-100k.item")
     titles, years = [], []
     for title, year in zip(it["movie_title"], it["release_year"], strict=True):
@@ -168,17 +195,16 @@ def _ml100k_atomic(folder: Path) -> RawDataset:
     us = _atomic(folder / "ml-100k.user")
     return RawDataset(
         "ml-100k",
-        _interactions(inter["user_id"], inter["item_id"], inter["rating"].astype(float),
-                      inter["timestamp"].astype(float)),
+        inter,
         _items(it["item_id"], titles, years, (_genres(g, " ") for g in it["class"])),
         _users(us["user_id"], us["age"], us["gender"], us["occupation"], us["zip_code"]),
         source=str(folder),
     )
 
 
-def _ml100k_grouplens(folder: Path) -> RawDataset:
-    inter = _frame((folder / "u.data").read_text("latin-1"), "\t", list(_RATING_DTYPES),
-                   _RATING_DTYPES)
+def _ml100k_grouplens(folder: Path, scale: tuple[float, float]) -> RawDataset:
+    inter = read_ratings(folder / "u.data", _U_DATA, scale, lambda: _rating_rows(
+        (folder / "u.data").read_text("latin-1"), "\t"))
     item_cols = ["id", "title", "date", "video", "url", *ML100K_GENRES]
     it = _frame((folder / "u.item").read_text("latin-1"), "|", item_cols)
     flags = it[list(ML100K_GENRES)].to_numpy() == "1"
@@ -193,7 +219,7 @@ def _ml100k_grouplens(folder: Path) -> RawDataset:
     us = _frame((folder / "u.user").read_text("latin-1"), "|", ["id", "age", "g", "occ", "zip"])
     return RawDataset(
         "ml-100k",
-        _interactions(inter["u"], inter["i"], inter["r"], inter["t"]),
+        inter,
         _items(it["id"], titles, years, genres),
         _users(us["id"], us["age"], us["g"], us["occ"], us["zip"]),
         source=str(folder),
@@ -201,10 +227,13 @@ def _ml100k_grouplens(folder: Path) -> RawDataset:
 
 
 # ---------------------------------------------------------------- MovieLens-1M
-def load_ml1m(path: Path | str) -> RawDataset:
+def load_ml1m(path: Path | str, rating_scale: tuple[float, float] | None = None) -> RawDataset:
     """MovieLens-1M ``::``-separated latin-1 files; occupation codes mapped to README names."""
     folder = _resolve(path, "ml-1m", ("ratings.dat", "movies.dat", "users.dat"))
-    r = _dat(folder / "ratings.dat", list(_RATING_DTYPES), _RATING_DTYPES)
+    r = read_ratings(folder / "ratings.dat", _RATINGS_DAT,
+                     tuple(rating_scale or RATING_SCALES["ml-1m"]), lambda: _rating_rows(
+                         (folder / "ratings.dat").read_bytes().decode("latin-1")
+                         .replace("::", "\t"), "\t"))
     m = _dat(folder / "movies.dat", ["id", "title", "genres"])
     u = _dat(folder / "users.dat", ["id", "gender", "age", "occ", "zip"])
     parsed = [split_title_year(t) for t in m["title"]]
@@ -215,7 +244,7 @@ def load_ml1m(path: Path | str) -> RawDataset:
                         f"re-download {URLS['ml-1m']}; the file looks corrupted")
     return RawDataset(
         "ml-1m",
-        _interactions(r["u"], r["i"], r["r"], r["t"]),
+        r,
         _items(m["id"], (t for t, _ in parsed), (y for _, y in parsed),
                (_genres(g, "|") for g in m["genres"])),
         _users(u["id"], u["age"], u["gender"], [ML1M_OCCUPATIONS[c] for c in codes], u["zip"]),
@@ -243,20 +272,27 @@ def str_categories(ids: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(rank[codes], categories=pd.Index(names[order], dtype=object))
 
 
-def load_ml25m(path: Path | str) -> RawDataset:
+def load_ml25m(path: Path | str, rating_scale: tuple[float, float] | None = None) -> RawDataset:
     """MovieLens-25M CSVs (no user file). User/item ids come back as str Categoricals (see above)."""
     folder = _resolve(path, "ml-25m", ("ratings.csv", "movies.csv"))
-    r = pd.read_csv(folder / "ratings.csv", engine="c",
-                    usecols=["userId", "movieId", "rating", "timestamp"],
-                    dtype={"userId": np.int32, "movieId": np.int32, "rating": np.float32,
-                           "timestamp": np.int64})
+
+    def parse() -> pd.DataFrame:
+        r = pd.read_csv(folder / "ratings.csv", engine="c",
+                        usecols=["userId", "movieId", "rating", "timestamp"],
+                        dtype={"userId": np.int32, "movieId": np.int32, "rating": np.float32,
+                               "timestamp": np.int64})
+        return _interactions(str_categories(r["userId"].to_numpy()),
+                             str_categories(r["movieId"].to_numpy()), r["rating"].to_numpy(),
+                             r["timestamp"].to_numpy())
+
+    inter = read_ratings(folder / "ratings.csv", _RATINGS_CSV,
+                         tuple(rating_scale or RATING_SCALES["ml-25m"]), parse)
     m = pd.read_csv(folder / "movies.csv", engine="c", usecols=["movieId", "title", "genres"],
                     dtype=str, keep_default_na=False, encoding="utf-8")
     parsed = [split_title_year(t) for t in m["title"]]
     return RawDataset(
         "ml-25m",
-        _interactions(str_categories(r["userId"].to_numpy()), str_categories(r["movieId"].to_numpy()),
-                      r["rating"].to_numpy(), r["timestamp"].to_numpy()),
+        inter,
         _items(m["movieId"], (t for t, _ in parsed), (y for _, y in parsed),
                (_genres(g, "|") for g in m["genres"])),
         None,

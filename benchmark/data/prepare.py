@@ -26,10 +26,10 @@ def prepare_split(dataset: str, seed: int, overrides: SplitOverrides | None = No
     split_spec = spec.split_spec(seed, overrides)
     spec.check_files(base)
     if spec.paths and pyarrow_available():  # user files: parsed once, then read from Parquet
-        raw = load_cached(spec.name, spec.loader, spec.resolved_paths(base), spec.options,
-                          cache_dir or CACHE_DIR)
+        raw = load_cached(spec.name, spec.loader, spec.resolved_paths(base),
+                          {**spec.options, **spec.loader_scale()}, cache_dir or CACHE_DIR)
     else:
-        raw = load_raw(spec.loader, **spec.loader_args(base))
+        raw = load_raw(spec.loader, **spec.loader_args(base), **spec.loader_scale())
     raw = type(raw)(spec.name, raw.interactions, raw.items, raw.users, raw.source)
     split = make_split(raw, split_spec)
     folder = (cache_dir or CACHE_DIR) / spec.name / split_spec.key()

@@ -6,6 +6,10 @@ Two strategies, both per user (every user with enough interactions appears in al
 Part sizes follow RecBole's rounding (valid and test rounded down, at least one each when the ratio
 would give a fraction, train keeps the rest), so a random 8:1:1 split here has the same shape as
 RecBole's ``RS [0.8,0.1,0.1]`` with ``group_by: user``.
+
+Duplicated (user, item) rows: one rating per pair is kept, the latest by timestamp (ties: the
+later line of the file), before k-core filtering; otherwise one pair could land in both train and
+test. The number dropped is ``Split.duplicates_dropped`` and is recorded by ``describe()``.
 """
 
 from __future__ import annotations
@@ -19,9 +23,28 @@ import pandas as pd
 
 from benchmark.data.kcore import kcore_filter
 from benchmark.data.types import Catalog, Interactions, Positives, RawDataset
-from benchmark.errors import DataError
+from benchmark.errors import ConfigError, DataError
 
 Strategy = Literal["chrono", "random"]
+
+#: how far train + valid + test ratios may be from 1 (they are never normalised silently)
+RATIO_TOLERANCE = 1e-6
+
+
+def check_ratios(ratios: tuple[float, float, float] | None) -> tuple[float, float, float] | None:
+    """Train, valid and test shares: each a finite number > 0, summing to 1 (within 1e-6).
+
+    Why not normalise: [8, 1, 1] or [0.8, 0.1, 0.2] is more likely a typo than a wish, and a
+    zero part would leave models without validation data or the suite without a test set."""
+    if ratios is None:
+        return None
+    if any(not (r == r and abs(r) != float("inf")) or r <= 0 for r in ratios):
+        raise ValueError(f"ratios {list(ratios)}: train, valid and test shares must each be a "
+                         "number > 0, e.g. [0.8, 0.1, 0.1]")
+    if abs(sum(ratios) - 1.0) > RATIO_TOLERANCE:
+        raise ValueError(f"ratios {list(ratios)} sum to {sum(ratios):g}, not 1: write shares "
+                         "that add up to 1, e.g. [0.8, 0.1, 0.1]")
+    return ratios
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,13 @@ class SplitSpec:
     kcore: int = 0  # keep users and items with >= kcore interactions (0 = no filtering)
     like_threshold: float = 4.0  # rating >= this counts as "like"
     positives: Positives = "all"  # which rows ranking models take as positive feedback
+
+    def __post_init__(self) -> None:
+        try:
+            check_ratios(tuple(self.ratios))
+        except ValueError as err:
+            raise ConfigError(f"split {err}", "fix split.ratios in the dataset or suite "
+                              "file") from None
 
     def key(self) -> str:
         """A short folder name that identifies this spec."""
@@ -53,6 +83,7 @@ class Split:
     test: Interactions
     catalog: Catalog
     hash: str = ""  # sha256 of the files on disk (set by store.save_split / load_split)
+    duplicates_dropped: int = 0  # repeated (user, item) rows removed before splitting
 
     @property
     def n_users(self) -> int:
@@ -73,6 +104,7 @@ class Split:
             "n_train": len(self.train),
             "n_valid": len(self.valid),
             "n_test": len(self.test),
+            "duplicates_dropped": self.duplicates_dropped,
         }
 
 
@@ -93,6 +125,23 @@ def part_sizes(totals: np.ndarray, ratios: tuple[float, float, float]) -> np.nda
     return cnt
 
 
+def drop_duplicate_pairs(inter: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One row per (user, item): the latest by timestamp, ties broken by the later row.
+
+    Rows keep their file order, so data without duplicates comes back unchanged (same hash)."""
+    n = len(inter)
+    users = pd.factorize(inter["user"])[0].astype(np.int64)
+    items = pd.factorize(inter["item"])[0].astype(np.int64)
+    pair = users * (int(items.max()) + 1 if n else 1) + items
+    if not pd.Series(pair).duplicated().any():
+        return inter, 0
+    order = np.lexsort((np.arange(n), inter["timestamp"].to_numpy(), pair))
+    sorted_pair = pair[order]
+    last = np.r_[sorted_pair[1:] != sorted_pair[:-1], True]  # the last row of each pair
+    keep = np.sort(order[last])
+    return inter.iloc[keep].reset_index(drop=True), n - len(keep)
+
+
 def make_split(raw: RawDataset, spec: SplitSpec) -> Split:
     """Filter, re-index and split a raw dataset."""
     inter = raw.interactions
@@ -106,6 +155,11 @@ def make_split(raw: RawDataset, spec: SplitSpec) -> Split:
         raise DataError(f"dataset {raw.name!r}: {int(inter['rating'].isna().sum())} ratings are NaN",
                         "drop or fill them in the loader")
     inter = inter.reset_index(drop=True)
+    where = f" ({raw.source})" if raw.source else ""
+    if len(inter) == 0:
+        raise DataError(f"dataset {raw.name!r} has no interactions{where}",
+                        "check that the ratings file holds rating rows, not only a header")
+    inter, dropped = drop_duplicate_pairs(inter)
     if spec.kcore > 0:
         inter = kcore_filter(inter, spec.kcore)
     if len(inter) == 0:
@@ -113,6 +167,15 @@ def make_split(raw: RawDataset, spec: SplitSpec) -> Split:
             f"dataset {raw.name!r} is empty after {spec.kcore}-core filtering",
             "lower split.kcore in the dataset or suite file (0 disables it)",
         )
+    n_users, n_items = inter["user"].nunique(), inter["item"].nunique()
+    after = f" after {spec.kcore}-core filtering" if spec.kcore > 0 else ""
+    if n_users < 2 or n_items < 2:
+        few = (f"only {n_users} user" if n_users < 2 else f"only {n_items} item")
+        raise DataError(
+            f"dataset {raw.name!r} has {few}{after}{where}: a recommender benchmark needs at "
+            "least 2 users and 2 items (rankings compare items, models learn across users)",
+            "check that the ratings file is complete and its columns are in the right order"
+            + ("; or lower split.kcore" if after else ""))
     # contiguous ids in sorted raw-id order, so the mapping does not depend on row order
     user_codes, user_ids = pd.factorize(inter["user"], sort=True)
     item_codes, item_ids = pd.factorize(inter["item"], sort=True)
@@ -142,16 +205,21 @@ def make_split(raw: RawDataset, spec: SplitSpec) -> Split:
     })
     catalog = build_catalog(raw, np.asarray(user_ids, dtype=str), np.asarray(item_ids, dtype=str))
     parts = [frame[part == p].reset_index(drop=True) for p in range(3)]
-    return split_from_frames(raw.name, spec, parts, catalog)
+    if len(parts[2]) == 0:
+        raise DataError(f"dataset {raw.name!r}: no user has enough interactions for a test part "
+                        f"(ratios {list(spec.ratios)}){where}",
+                        "users need at least 2 ratings each to be tested; check the file")
+    return split_from_frames(raw.name, spec, parts, catalog, duplicates_dropped=dropped)
 
 
 def split_from_frames(name: str, spec: SplitSpec, parts: list[pd.DataFrame],
-                      catalog: Catalog, hash: str = "") -> Split:
+                      catalog: Catalog, hash: str = "", duplicates_dropped: int = 0) -> Split:
     def wrap(f: pd.DataFrame) -> Interactions:
         return Interactions(f, catalog.n_users, catalog.n_items, spec.like_threshold,
                             spec.positives, catalog)
 
-    return Split(name, spec, wrap(parts[0]), wrap(parts[1]), wrap(parts[2]), catalog, hash)
+    return Split(name, spec, wrap(parts[0]), wrap(parts[1]), wrap(parts[2]), catalog, hash,
+                 duplicates_dropped)
 
 
 def build_catalog(raw: RawDataset, user_ids: np.ndarray, item_ids: np.ndarray) -> Catalog:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark import atomic
 from benchmark.data.split import Split, SplitSpec, split_from_frames
 from benchmark.data.types import Catalog
 from benchmark.errors import DataError
@@ -64,13 +65,13 @@ def save_split(split: Split, folder: Path) -> Split:
             )
         return _with_hash(split, digest)
     folder.mkdir(parents=True, exist_ok=True)
+    # unique temporary names, then rename: runners sharing the cache may write (and read) the
+    # same split at once; each file is whole, and all hold the same bytes
     for name, data in blobs.items():
-        (folder / name).write_bytes(data)
+        atomic.write_bytes(folder / name, data)
     split = _with_hash(split, digest)
     meta = {"format": SPLIT_FORMAT, **split.describe()}
-    tmp = folder / "meta.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(meta_path)  # written last: a folder with meta.json is complete
+    atomic.write_text(meta_path, json.dumps(meta, indent=2))  # last: then the folder is complete
     return split
 
 
@@ -103,4 +104,5 @@ def load_split_files(folder: Path, catalog_features: Catalog | None = None) -> S
     spec = SplitSpec(strategy=meta["strategy"], ratios=tuple(meta["ratios"]), seed=meta["seed"],
                      kcore=meta["kcore"], like_threshold=meta["like_threshold"],
                      positives=meta["positives"])
-    return split_from_frames(meta["dataset"], spec, parts, catalog, digest)
+    return split_from_frames(meta["dataset"], spec, parts, catalog, digest,
+                             int(meta.get("duplicates_dropped", 0)))

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from benchmark import atomic
 from benchmark.data.prepare import CACHE_DIR
 
 #: default cache folder: datasets/cache/features/ under the repository (git-ignored)
@@ -54,11 +54,7 @@ def store(cache_dir: Path, dataset: str, modality: str, key: str, array: np.ndar
     """Write atomically (temp file + rename), so a crash never leaves a half entry."""
     array_path, meta_path = _paths(cache_dir, dataset, modality, key)
     array_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = array_path.with_suffix(f".tmp{os.getpid()}.npy")
-    np.save(tmp, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
-    os.replace(tmp, array_path)
-    tmp_meta = meta_path.with_suffix(f".tmp{os.getpid()}")
-    tmp_meta.write_text(json.dumps({**meta, "key": key}, indent=1, sort_keys=True),
-                        encoding="utf-8")
-    os.replace(tmp_meta, meta_path)
+    with atomic.atomic_open(array_path, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+    atomic.write_text(meta_path, json.dumps({**meta, "key": key}, indent=1, sort_keys=True))
     return array_path

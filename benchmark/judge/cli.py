@@ -16,6 +16,11 @@ def _cmd_judge(args: argparse.Namespace) -> int:
 
     common = {"max_pairs": args.max_pairs, "rate_references": args.rate_references}
     if args.endpoint:
+        from benchmark.net_policy import allow_endpoint, allow_key_env
+
+        allow_endpoint(args.endpoint, "--endpoint")  # named by the user: net_policy allows it
+        if args.api_key_env:
+            allow_key_env(args.api_key_env, "--api-key-env")
         given = {"kind": "endpoint", "base_url": args.endpoint, "model": args.model or "",
                  "api_key_env": args.api_key_env or "", **common}
     else:

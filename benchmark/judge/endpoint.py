@@ -4,7 +4,10 @@
 asking for ``{"usefulness": n, "accuracy": n, "clarity": n}``. The reply is parsed strictly:
 a JSON object (alone, or alone in one code fence) with integers 1-5; anything else leaves the
 affected ratings None with the reason. The API key is read from the environment variable the
-user names and goes only into the request header: never into labels, logs or errors.
+user names and goes only into the request header: never into labels, logs or errors. Whether the
+endpoint may be contacted at all (and with the key) is ``benchmark.net_policy``'s rule, checked
+when the judge is built, before any request; redirects are not followed (they would carry the
+key elsewhere).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from benchmark.errors import BenchError, ConfigError
 from benchmark.judge.base import CRITERIA, JudgeRequest, Rating
 from benchmark.judge.prompt import JUDGE_PROMPT_VERSION, endpoint_messages
+from benchmark.net_policy import check_endpoint, no_redirect_opener, redact
 
 Transport = Callable[[dict], dict]
 _FENCE = re.compile(r"^```[A-Za-z]*\s*\n?(.*?)\n?\s*```$", re.S)
@@ -68,7 +72,7 @@ def urllib_transport(request: dict) -> dict:
     req = urllib.request.Request(request["url"], data=json.dumps(request["body"]).encode(),
                                  headers=request["headers"], method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=request["timeout"]) as resp:  # noqa: S310
+        with no_redirect_opener(request["url"]).open(req, timeout=request["timeout"]) as resp:
             return json.loads(resp.read().decode("utf-8"))
     except urllib.error.HTTPError as err:
         raise EndpointHTTPError(f"HTTP {err.code} {err.reason}", err.code) from None
@@ -87,9 +91,8 @@ class EndpointJudge:
         if not base_url or not model:
             raise ConfigError("an endpoint judge needs base_url and model",
                               "set [explanation.judge] base_url = \"https://.../v1\" and model")
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"judge base_url {base_url!r} is not an http(s) URL",
-                              "write it like https://host/v1 (the part before /chat/completions)")
+        # the network rule first: nothing is read from the environment or sent before it holds
+        check_endpoint(base_url, api_key_env, "judge base_url")
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.base_url, self.model, self.api_key_env = base_url.rstrip("/"), model, api_key_env
         self.timeout, self.max_retries, self.backoff_s = timeout, max_retries, backoff_s
@@ -124,7 +127,8 @@ class EndpointJudge:
                     break
                 if attempt < self.max_retries:
                     time.sleep(self.backoff_s * 2 ** attempt)
-        raise BenchError(f"judge endpoint {self.url} failed: {last}",
+        why = redact(str(last), self.api_key_env)
+        raise BenchError(f"judge endpoint {self.url} failed: {why}",
                          "check base_url (it should end before /chat/completions), the model "
                          f"name {self.model!r}, that the server is reachable and that "
                          f"{self.api_key_env or 'your API key variable'} holds a valid key")
@@ -137,7 +141,7 @@ class EndpointJudge:
             return None, "response has no choices[0].message.content"
         if not isinstance(text, str):
             return None, "response content is not text"
-        return text, ""
+        return redact(text, self.api_key_env), ""  # a reply that echoes the key stays unwritten
 
     def rate(self, requests: list[JudgeRequest]) -> list[Rating]:
         from tqdm.auto import tqdm

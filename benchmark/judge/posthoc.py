@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmark import atomic
 from benchmark.errors import DataError
 from benchmark.judge.base import CRITERIA
 from benchmark.judge.track_hook import requests_for, summarise
@@ -68,8 +69,6 @@ def judge_run(folder: Path | str, judge, max_pairs: int | None = None,
     if metrics.is_file():
         m = json.loads(metrics.read_text())
         result["run"] = {k: m.get(k) for k in ("model", "dataset", "seed", "suite")}
-    with (folder / "judge.jsonl").open("w") as fh:
-        for line in lines:
-            fh.write(json.dumps(line) + "\n")
-    (folder / "judge.json").write_text(json.dumps(result, indent=2) + "\n")
+    atomic.write_text(folder / "judge.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    atomic.write_text(folder / "judge.json", json.dumps(result, indent=2) + "\n")
     return result

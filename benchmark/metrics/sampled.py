@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark import atomic
 from benchmark.metrics.ranking import member_of_rows
 
 
@@ -147,11 +148,10 @@ def save_negatives(path: str | os.PathLike[str], users: np.ndarray, negatives: n
         f"{int(u)}\t{' '.join(map(str, row.tolist()))}\n" for u, row in zip(users, negatives)
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="ascii", newline="\n") as fh:
-        fh.writelines(lines)
-    os.replace(tmp, path)
-    return _sha256(path)
+    data = "".join(lines).encode("ascii")
+    # a unique temporary name: runners sharing the cache may write the same file at once
+    atomic.write_bytes(path, data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def load_negatives(path: str | os.PathLike[str], expected_sha256: str | None = None

@@ -160,11 +160,12 @@ def check(baseline: list[Run], current: list[Run], opts: CheckOptions) -> CheckR
     blind = [f"{ln.model} {ln.metric} ({ln.rel:+.1%})" for ln in result.lines
              if ln.kind == "quality" and ln.verdict == "untested" and ln.worse
              and abs(ln.rel) > opts.tolerance]
-    if blind:
-        result.problems.append(
-            f"cannot test {_few(blind)}: dropped beyond the tolerance {opts.tolerance:.1%}, but "
-            "pooled metrics keep no per-user values and there is < 2 seeds a side\n    fix: "
-            "run >= 2 seeds on both sides (then they are tested over seeds)")
+    regression = any(ln.verdict == "REGRESSION" for ln in result.lines)
+    if blind:  # fails the gate either way: exit 1 when a tested regression exists, else exit 2
+        text = (f"cannot test {_few(blind)}: dropped beyond the tolerance {opts.tolerance:.1%}, "
+                "but pooled metrics keep no per-user values and there is < 2 seeds a side\n"
+                "    fix: run >= 2 seeds on both sides (then they are tested over seeds)")
+        (result.notes if regression else result.problems).append(text)
     for what, metrics in result.unusable.items():
         result.problems.append(
             f"cannot test {_few(metrics)}: {what}\n    fix: {RERUN_FIX}; or run >= 2 seeds on "

@@ -160,9 +160,10 @@ class Run:
 
     def protocol_settings(self, track: str) -> dict:
         """The track's settings that change what a number means (not batch sizes)."""
-        s = dict(self.config.get("track_settings", {}).get(track, {}))
-        s.pop("user_batch", None)
-        return s
+        from benchmark.runner.fingerprint import NEUTRAL_SETTINGS
+
+        s = self.config.get("track_settings", {}).get(track, {})
+        return {k: v for k, v in s.items() if k not in NEUTRAL_SETTINGS}
 
 
 @dataclass(frozen=True)

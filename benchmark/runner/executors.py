@@ -1,6 +1,10 @@
 """Executors: who runs a suite's (dataset x seed x model) jobs. Same jobs, same run folders.
 
-- ``local`` (default): in this process, one job after another.
+- ``local`` (default): one job after another, each in its own child process
+  (``isolation.py``), so a job that crashes, is killed (out of memory) or passes the suite's
+  ``job_timeout_s`` records error.json and the suite goes on. ``isolate=False``
+  (``recbench run --in-process``) runs jobs in this process instead, for debuggers and
+  profilers; there a crash ends the suite and no time limit applies.
 - ``ray``: each job is a Ray task with the model's resource request (``resources`` in the
   suite's model entry: cpus, gpus). The driver builds every split once and ships it to the
   workers through Ray's object store; workers write run folders themselves, so ``--out`` must be
@@ -45,24 +49,60 @@ class ExecutorSettings:
     num_cpus: int | None = None
     #: retries of a job whose worker died (Ray's max_retries)
     max_retries: int = 2
+    #: local: each job in a child process (False: in this process, for debugging)
+    isolate: bool = True
 
 
 def run_local(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env: dict,
-              progress: bool) -> list:
+              progress: bool, settings: ExecutorSettings | None = None) -> list:
+    """Run ``jobs`` one after another, each in a child process unless ``settings.isolate`` is
+    off. Each split is pickled once to a private temporary folder and read by every child."""
+    import pickle
+    import tempfile
+
+    from benchmark.runner.isolation import run_isolated
     from benchmark.runner.runner import run_job
 
-    return [run_job(suite, j.key, j.entry, j.dataset_entry, splits[j.split_dir], j.split_dir,
-                    out_dir, env, progress) for j in jobs]
+    if settings is not None and not settings.isolate:
+        return [run_job(suite, j.key, j.entry, j.dataset_entry, splits[j.split_dir], j.split_dir,
+                        out_dir, env, progress) for j in jobs]
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="recbench-jobs-") as tmp:
+        workdir = Path(tmp)
+        split_files: dict[Path, Path] = {}
+        for job in jobs:
+            if job.split_dir not in split_files:
+                split_files[job.split_dir] = workdir / f"split-{len(split_files)}.pkl"
+                split_files[job.split_dir].write_bytes(
+                    pickle.dumps(splits[job.split_dir], protocol=pickle.HIGHEST_PROTOCOL))
+            outcomes.append(run_isolated(suite, job, split_files[job.split_dir], workdir,
+                                         out_dir, env, progress, suite.job_timeout_s))
+    return outcomes
 
 
 def _remote_job(suite_raw: dict, job: Job, split, out_dir: str, env: dict):
-    """Body of a Ray task: rebuild the suite from its validated dict and run the job."""
+    """Body of a Ray task: rebuild the suite from its validated dict and run the job. The
+    harness's log lines go to the run folder's job.log, as with the local executor (the
+    worker's own stdout stays in Ray's logs)."""
     from benchmark.config.suite import SuiteSpec
+    from benchmark.runner.isolation import LOG_NAME
     from benchmark.runner.runner import run_job
 
     suite = SuiteSpec.model_validate(suite_raw)
-    return run_job(suite, job.key, job.entry, job.dataset_entry, split, job.split_dir,
-                   Path(out_dir), env, False)
+    folder = job.key.folder(Path(out_dir))
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(folder / LOG_NAME, mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(min(level or logging.INFO, logging.INFO))
+    try:
+        return run_job(suite, job.key, job.entry, job.dataset_entry, split, job.split_dir,
+                       Path(out_dir), env, False)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        handler.close()
 
 
 def _resources(entry: ModelEntry) -> dict[str, float]:
@@ -81,6 +121,8 @@ def run_ray(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env:
                          "local)") from err
     from benchmark.runner.runner import JobOutcome
 
+    if suite.job_timeout_s is not None:
+        log.warning("job_timeout_s is not enforced by the ray executor (local only)")
     started_here = not ray.is_initialized()
     if started_here:
         repo = str(Path(__file__).resolve().parents[2])

@@ -1,7 +1,11 @@
-"""The local executor: every (dataset x seed x model) job of a suite, one run folder each.
+"""The runner: every (dataset x seed x model) job of a suite, one run folder each.
 
-A job whose folder is complete is skipped (resume); a job that fails writes error.json and the
-suite goes on. Every split is built once per (dataset, seed) and shared by all models.
+A job whose folder is complete, with the same fingerprint and verified files, is skipped; a stale
+or damaged one is set aside and run again (``_resume``); a job that fails writes error.json and
+the suite goes on. Every split is built once per (dataset, seed) and shared by all models. Each
+job's folder is locked while this runner checks and runs it (``locks.py``): a second runner on
+the same ``--out`` leaves a held job, runs its other jobs, then waits for the held ones and
+applies the resume rules to them, so every job is trained once.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from pathlib import Path
 
 from benchmark.config.suite import SuiteSpec
 from benchmark.errors import BenchError
-from benchmark.runner import store
+from benchmark.runner import locks, store
 from benchmark.runner.env import collect_env
 from benchmark.runner.executors import ExecutorSettings
+from benchmark.runner.fingerprint import job_fingerprint
 from benchmark.runner.memory import PeakMemory
 
 log = logging.getLogger("recbench")
@@ -25,7 +30,7 @@ log = logging.getLogger("recbench")
 class JobOutcome:
     key: store.RunKey
     folder: Path
-    status: str  # "done", "skipped" (already complete), "failed"
+    status: str  # "done", "skipped" (complete, fingerprint matches), "failed"
     error: str = ""
 
 
@@ -55,10 +60,9 @@ def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None
               only: list[str] | None = None, progress: bool = True,
               cache_dir: Path | None = None, executor: ExecutorSettings | None = None
               ) -> SuiteOutcome:
-    """Build each (dataset, seed) split once, then hand the pending jobs to the executor."""
-    from benchmark.data.prepare import prepare_split
+    """Run every job of the suite that is not already complete, then wait for the jobs another
+    runner held and treat them by the same rules (skip-then-recheck), until none is left."""
     from benchmark.registry import UnknownNameError
-    from benchmark.runner.executors import Job, run_local, run_ray
 
     executor = executor or ExecutorSettings()
     models = suite.models
@@ -69,49 +73,133 @@ def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None
                 raise UnknownNameError("model in this suite", name, keys)
         models = [m for m in models if m.key in only]
     preflight(suite)
-    seeds = seeds or suite.seeds
     outcome = SuiteOutcome()
     env = collect_env()
-    jobs: list[Job] = []
+    todo = [(d, seed, list(models)) for d in suite.datasets for seed in (seeds or suite.seeds)]
+    while todo:
+        held = _run_round(suite, todo, out_dir, env, progress, cache_dir, executor, outcome)
+        for d, seed, entry in held:
+            folder = store.RunKey(suite.name, d.name, entry.key, seed).folder(out_dir)
+            log.info("wait for %s/%s seed %d: held by another runner", d.name, entry.key, seed)
+            locks.wait_unlocked(folder)
+        todo = []
+        for d, seed, entry in held:  # regroup by (dataset, seed): one split each
+            if todo and todo[-1][0] is d and todo[-1][1] == seed:
+                todo[-1][2].append(entry)
+            else:
+                todo.append((d, seed, [entry]))
+    return outcome
+
+
+def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress: bool,
+               cache_dir: Path | None, executor: ExecutorSettings,
+               outcome: SuiteOutcome) -> list:
+    """One pass over ``todo`` ([(dataset entry, seed, [model entries])]): build each split
+    once, take each job's lock, apply the resume rules, run what is pending. Returns the jobs
+    another runner held, as (dataset entry, seed, model entry)."""
+    from benchmark.data.prepare import prepare_split
+    from benchmark.runner.executors import Job, run_local, run_ray
+
+    held: list = []
+    ray_jobs: list[Job] = []
     splits: dict[Path, object] = {}
-    for d in suite.datasets:
-        for seed in seeds:
-            pending = []
-            for m in models:
-                key = store.RunKey(suite.name, d.name, m.key, seed)
-                if store.is_complete(key.folder(out_dir)):
-                    outcome.jobs.append(JobOutcome(key, key.folder(out_dir), "skipped"))
-                    log.info("skip %s/%s seed %d: already complete", d.name, m.key, seed)
-                else:
-                    pending.append((key, m))
-            if not pending:
-                continue
+    taken: list = []  # every lock this round took
+    try:
+        for d, seed, entries in todo:
             try:
                 split, split_dir = prepare_split(d.name, seed, d.split, cache_dir)
             except BenchError as err:  # bad data: record it for each job, go on with the rest
-                for key, _ in pending:
-                    store.write_error(key.folder(out_dir), config={"dataset": d.name},
-                                      error={"type": type(err).__name__, "message": str(err)})
+                for m in entries:
+                    key = store.RunKey(suite.name, d.name, m.key, seed)
+                    lock = locks.try_lock(key.folder(out_dir))
+                    if lock is not None:  # held: the other runner records it
+                        store.write_error(key.folder(out_dir), config={"dataset": d.name},
+                                          error={"type": type(err).__name__,
+                                                 "message": str(err)})
+                        lock.release()
                     outcome.jobs.append(JobOutcome(key, key.folder(out_dir), "failed", str(err)))
                 log.error("dataset %s seed %d: %s", d.name, seed, err)
                 continue
-            group = [Job(key, m, d, split_dir) for key, m in pending]
+            group: list[Job] = []
+            group_locks: list = []
+            for m in entries:
+                key = store.RunKey(suite.name, d.name, m.key, seed)
+                lock = locks.try_lock(key.folder(out_dir))
+                if lock is None:
+                    log.info("held %s: another runner is running it; checking again after "
+                             "this runner's other jobs", _tag(key))
+                    held.append((d, seed, m))
+                    continue
+                taken.append(lock)  # released in `finally` whatever happens (a no-op if done)
+                if _resume(suite, key, m, d, split, out_dir, outcome):
+                    group.append(Job(key, m, d, split_dir))
+                    group_locks.append(lock)
+                else:
+                    lock.release()
+            if not group:
+                continue
             if executor.kind == "local":  # one split in memory at a time
-                outcome.jobs += run_local(suite, group, {split_dir: split}, out_dir, env,
-                                          progress)
+                try:
+                    outcome.jobs += run_local(suite, group, {split_dir: split}, out_dir, env,
+                                              progress, executor)
+                finally:
+                    locks.release_all(group_locks)
             else:
                 splits[split_dir] = split
-                jobs += group
-    if executor.kind == "ray" and jobs:
-        outcome.jobs += run_ray(suite, jobs, splits, out_dir, env, executor)
-    return outcome
+                ray_jobs += group
+        if executor.kind == "ray" and ray_jobs:
+            outcome.jobs += run_ray(suite, ray_jobs, splits, out_dir, env, executor)
+    finally:
+        locks.release_all(taken)
+    return held
+
+
+def _tag(key: store.RunKey) -> str:
+    return f"{key.dataset}/{key.model} seed {key.seed}"
+
+
+def _resume(suite: SuiteSpec, key: store.RunKey, entry, dataset_entry, split, out_dir: Path,
+            outcome: SuiteOutcome) -> bool:
+    """The resume rules, applied under the job's lock; True when the job must run.
+
+    - complete (fingerprint matches, every file matches its sha256): skipped;
+    - stale (other fingerprint, or an old-format marker without one): rerun, the old folder
+      renamed to ``seed-<n>.stale-<old short fingerprint>`` (``store.set_aside``);
+    - damaged (a file missing or changed): redone, the old folder renamed to
+      ``seed-<n>.damaged-<short fingerprint>``;
+    - incomplete (never finished, or failed): run in place.
+    Nothing computed is deleted, and set-aside folders are never reported.
+    """
+    folder = key.folder(out_dir)
+    fp = job_fingerprint(suite, entry, dataset_entry, split, key.seed)
+    state = store.check_run(folder, fp.sha256, fp.fields)
+    if state.status == "complete":
+        log.info("skip %s: complete (fingerprint %s matches, files verified)", _tag(key),
+                 fp.short)
+        outcome.jobs.append(JobOutcome(key, folder, "skipped"))
+        return False
+    if state.status in ("stale", "damaged"):
+        aside = store.set_aside(folder, state)
+        what = "rerun" if state.status == "stale" else "redo"
+        why = state.detail if state.status == "stale" else f"damaged: {state.detail}"
+        log.warning("%s %s: %s; the old run is kept as %s", what, _tag(key), why, aside.name)
+    return True
 
 
 def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
             progress) -> JobOutcome:
+    """Run one job into its folder (the caller holds the folder's lock; ``run_suite`` has
+    applied the resume rules, which are applied again here for callers that did not)."""
     from benchmark.registry import build_model, track_class
 
     folder = key.folder(out_dir)
+    fp = job_fingerprint(suite, entry, dataset_entry, split, key.seed)
+    if store.read_marker(folder) is not None:
+        state = store.check_run(folder, fp.sha256, fp.fields)
+        if state.status == "complete":
+            return JobOutcome(key, folder, "skipped")
+        aside = store.set_aside(folder, state)
+        log.warning("%s: %s; the old run is kept as %s", _tag(key), state.detail, aside.name)
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "schema_version": store.SCHEMA_VERSION,
@@ -122,6 +210,7 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
         "split": {**split.describe(), "folder": str(split_dir)},
         "tracks": suite.tracks_for(entry),
         "track_settings": {t: suite.settings_for(t).model_dump() for t in suite.tracks_for(entry)},
+        "fingerprint": fp.to_dict(),
     }
     log.info("run %s/%s seed %d", key.dataset, key.model, key.seed)
     try:
@@ -164,7 +253,8 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
                       "extra_fit_seconds": dict(ctx.extra_fit_seconds),
                       "memory_fit": ctx.fit_memory, "memory_eval": mem_eval.summary()}
         store.write_run(folder, config=config, metrics=metrics, per_user=per_user,
-                        efficiency=efficiency, samples=samples, env=env)
+                        efficiency=efficiency, samples=samples, env=env,
+                        fingerprint=fp.to_dict())
         return JobOutcome(key, folder, "done")
     except Exception as err:  # a failing model must not stop the suite
         message = str(err) if isinstance(err, BenchError) else f"{type(err).__name__}: {err}"

@@ -71,6 +71,7 @@ class AccuracyTrack:
         return users
 
     def run(self, ctx: TrackContext) -> TrackResult:
+        self.s.check_catalogue(ctx.split.n_items, ctx.dataset)  # before any training
         return self.evaluate(ctx.fitted_model(), ctx.split, ctx.max_eval_users)
 
     def evaluate(self, model: Recommender, split: Split, max_users: int | None = None) -> TrackResult:

@@ -95,6 +95,7 @@ def test_endpoint_judge_in_the_track_counts_unreadable_answers(split_synthetic, 
         return {"choices": [{"message": {"content": text}}]}
 
     monkeypatch.setattr(endpoint, "urllib_transport", fake)
+    monkeypatch.setenv("RECBENCH_ALLOW_ENDPOINTS", "https://judge.example")  # named by the user
     s = JudgeSettings(kind="endpoint", base_url="https://judge.example/v1", model="j-1",
                       api_key_env="JUDGE_TRACK_KEY", max_pairs=6)
     result = _evaluate(split_synthetic, s, None)

@@ -23,6 +23,7 @@ from benchmark.config.suite import load_suite
 from benchmark.data.types import Interactions
 from benchmark.models.base import Capability, Recommender
 from benchmark.runner import store
+from benchmark.runner.executors import ExecutorSettings
 from benchmark.runner.runner import run_suite
 
 
@@ -116,7 +117,10 @@ def finished(tmp_path_factory):
     path.write_text(SUITE.format(tracks='["cold_start", "explanation", "efficiency"]'))
     out = root / "runs"
     TinyExplainer.fits = 0
-    outcome = run_suite(load_suite(path), out, progress=False, cache_dir=root / "cache")
+    # in this process: the test model lives only in this process's sys.modules, and the test
+    # counts its fits here (job isolation has its own tests in tests/robustness/test_crash.py)
+    outcome = run_suite(load_suite(path), out, progress=False, cache_dir=root / "cache",
+                        executor=ExecutorSettings(isolate=False))
     yield out, outcome, root
     mp.undo()
 

@@ -17,6 +17,14 @@ REQ = JudgeRequest("Heat (1995)", "A tense crime film, like Casino that you like
                    ("Casino (1995)",))
 
 
+@pytest.fixture(autouse=True)
+def _hosts_named_by_the_user(monkeypatch):
+    """These tests build judges in code with fake transports (no network); the user allowing the
+    made-up hosts is what benchmark.net_policy asks of a remote endpoint (tests/robustness/
+    test_secrets.py checks the rule itself)."""
+    monkeypatch.setenv("RECBENCH_ALLOW_ENDPOINTS", "https://judge.example https://x")
+
+
 def test_parser_reads_plain_and_fenced_json():
     assert parse_reply('{"usefulness": 4, "accuracy": 5, "clarity": 3}') == (
         {"usefulness": 4, "accuracy": 5, "clarity": 3}, {})
