@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -294,22 +295,27 @@ class RecBoleRecommender(Recommender):
         self._item_index = np.array([i2id[str(i)] for i in range(self.n_items)], dtype=np.int64)
 
     def score_all(self, users: np.ndarray) -> np.ndarray:
-        import torch
-        from recbole.data.interaction import Interaction
-
         users = np.asarray(users, dtype=np.int64)
         if len(users) and (users.min() < 0 or users.max() >= self.n_users):
             raise ValueError(f"{self.name}: user ids must lie in [0, {self.n_users})")
-        out = np.empty((len(users), self.n_items), dtype=np.float64)
+        return self._full_sort(len(users), lambda a, b: self._query(users[a:b]))
+
+    def _full_sort(self, n: int, query: Callable[[int, int], dict]) -> np.ndarray:
+        """(n, n_items) scores in harness item order from ``full_sort_predict``, in batches;
+        ``query(a, b)`` gives the ``Interaction`` fields of rows a..b-1."""
+        import torch
+        from recbole.data.interaction import Interaction
+
+        out = np.empty((n, self.n_items), dtype=np.float64)
         batch = max(1, min(1024, self.config.eval_batch_size // 8))
         columns = torch.from_numpy(self._item_index).to(self.device)  # harness item order
         self.model.eval()
         with torch.no_grad():
-            for start in range(0, len(users), batch):
-                block = users[start:start + batch]
-                query = Interaction(self._query(block)).to(self.device)
-                scores = self.model.full_sort_predict(query).view(len(block), -1)[:, columns]
-                out[start:start + len(block)] = scores.double().cpu().numpy()
+            for start in range(0, n, batch):
+                stop = min(n, start + batch)
+                fields = Interaction(query(start, stop)).to(self.device)
+                scores = self.model.full_sort_predict(fields).view(stop - start, -1)[:, columns]
+                out[start:stop] = scores.double().cpu().numpy()
         return out
 
     def _query(self, users: np.ndarray) -> dict:

@@ -9,6 +9,7 @@ properties/model/<Model>.yaml). Field names are RecBole's, except ``max_seq_leng
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ import pandas as pd
 
 from baselines.recbole_adapter import RecBoleConfig, RecBoleRecommender
 from benchmark.data.types import Interactions
+from benchmark.models.base import Capability
+from benchmark.models.history import HistoryScorer
 
 
 @dataclasses.dataclass
@@ -61,8 +64,10 @@ def history_rows(seqs: dict[int, np.ndarray], targets: pd.DataFrame | None, max_
     """(users, item_id_list strings, target items): rows of RecBole's sequential benchmark files.
 
     targets None: every item of ``seqs`` after the user's first, with the items before it;
-    otherwise each target row of a user with a history in ``seqs``, with that history. In time
-    order, at most ``max_len`` previous items (a longer list breaks SASRec's position embedding).
+    otherwise each target row in time order per user (ties: row order), with the user's items
+    in ``seqs`` followed by the user's earlier target items: the history grows with the targets,
+    as in RecBole's own augmentation of a time-sorted sequence. A row without any history is
+    left out. At most ``max_len`` previous items (a longer list breaks SASRec's positions).
     """
     users, lists, items = [], [], []
     tokens = {u: [str(i) for i in seq] for u, seq in seqs.items()}  # each id converted once
@@ -71,23 +76,33 @@ def history_rows(seqs: dict[int, np.ndarray], targets: pd.DataFrame | None, max_
             for t in range(1, len(seq)):
                 users.append(u), items.append(seq[t])
                 lists.append(" ".join(tokens[u][max(0, t - max_len):t]))
-    else:
-        for u, item in zip(targets["user"].to_numpy(), targets["item"].to_numpy()):
-            if len(tokens.get(int(u), ())):
-                users.append(u), items.append(item)
-                lists.append(" ".join(tokens[int(u)][-max_len:]))
+        return users, lists, items
+    t_users, t_items = targets["user"].to_numpy(), targets["item"].to_numpy()
+    order = np.lexsort((np.arange(len(targets)), targets["timestamp"].to_numpy(), t_users))
+    grown: dict[int, list[str]] = {}
+    for u, item in zip(t_users[order].tolist(), t_items[order].tolist()):
+        if u not in grown:
+            grown[u] = list(tokens.get(u, ()))
+        history = grown[u]
+        if history:
+            users.append(u), items.append(item)
+            lists.append(" ".join(history[-max_len:]))
+        history.append(str(item))
     return users, lists, items
 
 
-class SequentialRecBoleRecommender(RecBoleRecommender):
+class SequentialRecBoleRecommender(HistoryScorer, RecBoleRecommender):
     """Next-item models: RecBole's pre-split files must carry each row's history themselves.
 
     Train rows: each train interaction after the user's first, with the train items before it.
-    Valid rows: each valid interaction, with all the user's train items. Test rows (written only
-    when a test part is given, e.g. to run RecBole alone): all train + valid items. At test time
-    a user's history is train + valid (``self.history``): the last ``max_seq_length`` items.
+    Valid rows: each valid interaction, with the user's train items and earlier valid items.
+    Test rows (written only when a test part is given, e.g. to run RecBole alone): each test
+    interaction with train + valid + earlier test items, the next-item protocol's queries. The
+    user's history for ``score_all`` (full ranking) is train + valid (``self.history``);
+    ``score_history`` takes an explicit one. Both keep the last ``max_seq_length`` items.
     """
 
+    capabilities = RecBoleRecommender.capabilities | {Capability.HISTORY}
     inter_fields = ("user_id", "item_id_list", "item_id")
 
     def _inter_columns(self, part: str, train: Interactions, valid: Interactions,
@@ -111,20 +126,39 @@ class SequentialRecBoleRecommender(RecBoleRecommender):
             settings["train_neg_sample_args"] = None
         return settings
 
+    def _pack(self, histories: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """RecBole's item_seq (left-aligned, 0 = [PAD]) and item_seq_len of harness histories:
+        the last ``max_seq_length`` items of each; an empty history is a lone [PAD]."""
+        width = self.config.max_seq_length
+        seq = np.zeros((len(histories), width), dtype=np.int64)
+        seq_len = np.ones(len(histories), dtype=np.int64)
+        for row, items in enumerate(histories):
+            last = self._item_index[np.asarray(items, dtype=np.int64)[-width:]]
+            seq[row, :len(last)], seq_len[row] = last, max(len(last), 1)
+        return seq, seq_len
+
     def _index_ids(self, dataset) -> None:
         super()._index_ids(dataset)
-        width = self.config.max_seq_length
-        self._seq = np.zeros((self.n_users, width), dtype=np.int64)  # 0 = [PAD], left-aligned
-        self._seq_len = np.ones(self.n_users, dtype=np.int64)  # no history: a lone [PAD]
-        for user, items in self.history.sequences().items():
-            last = self._item_index[items[-width:]]
-            self._seq[user, :len(last)], self._seq_len[user] = last, max(len(last), 1)
+        seqs = self.history.sequences()
+        empty = np.empty(0, dtype=np.int64)
+        self._seq, self._seq_len = self._pack([seqs.get(u, empty) for u in range(self.n_users)])
 
     def _query(self, users: np.ndarray) -> dict:
+        return self._seq_query(self._seq[users], self._seq_len[users])
+
+    def _seq_query(self, seq: np.ndarray, seq_len: np.ndarray) -> dict:
         import torch
 
-        return {self.model.ITEM_SEQ: torch.from_numpy(self._seq[users]),
-                self.model.ITEM_SEQ_LEN: torch.from_numpy(self._seq_len[users])}
+        return {self.model.ITEM_SEQ: torch.from_numpy(seq),
+                self.model.ITEM_SEQ_LEN: torch.from_numpy(seq_len)}
+
+    def score_history(self, users: np.ndarray, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores of every item after each history (``users`` unused: RecBole's sequential
+        models read only the item sequence)."""
+        if len(users) != len(histories):
+            raise ValueError(f"{self.name}: {len(users)} users for {len(histories)} histories")
+        return self._full_sort(len(histories),
+                               lambda a, b: self._seq_query(*self._pack(histories[a:b])))
 
 
 @dataclasses.dataclass

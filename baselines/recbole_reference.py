@@ -28,11 +28,14 @@ def inside(folder: Path):
         sys.argv = argv
 
 
-def prepared_files_settings(data_path: Path, checkpoint_dir: Path) -> dict[str, Any]:
-    """Settings that make RecBole read the adapter's pre-split files (dataset "harness")."""
+def prepared_files_settings(data_path: Path, checkpoint_dir: Path,
+                            inter_fields: tuple[str, ...] = ("user_id", "item_id")
+                            ) -> dict[str, Any]:
+    """Settings that make RecBole read the adapter's pre-split files (dataset "harness");
+    sequential models' files add ``item_id_list`` (their adapter's ``inter_fields``)."""
     return {"data_path": str(data_path), "checkpoint_dir": str(checkpoint_dir),
             "benchmark_filename": ["train", "valid", "test"],
-            "load_col": {"inter": ["user_id", "item_id"], "user": ["user_id"],
+            "load_col": {"inter": list(inter_fields), "user": ["user_id"],
                          "item": ["item_id"]}}
 
 

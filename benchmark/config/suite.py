@@ -12,7 +12,7 @@ from benchmark.config.base import Strict, parse_model, read_toml
 from benchmark.config.dataset_spec import SplitOverrides
 from benchmark.errors import ConfigError, UnknownNameError
 
-Protocol = Literal["full", "sampled", "pointwise"]
+Protocol = Literal["full", "sampled", "pointwise", "next_item"]
 
 #: suite, dataset and model names and labels become folder names under --out
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -68,18 +68,36 @@ class ModelEntry(Strict):
 
 
 class DatasetEntry(Strict):
+    """One ``[[datasets]]`` entry: ``name = "ml-100k"`` (a file in ``datasets/``) or
+    ``path = "../mydata/mydata.toml"`` (a dataset file anywhere; ``load_suite`` resolves it
+    against the suite file's folder and sets ``name`` to the file's ``name`` key)."""
+
+    #: the dataset's name: its run-folder name (for a ``path`` entry, the file's ``name`` key)
     name: str
+    #: absolute path of a dataset file outside ``datasets/`` (None = ``datasets/<name>.toml``)
+    path: str | None = None
     split: SplitOverrides | None = None
     #: evaluate on a deterministic subset of this many test users (None = all); for quick runs
     max_eval_users: int | None = Field(None, gt=0)
 
     _safe_name = field_validator("name")(classmethod(lambda cls, v: safe_name(v)))
 
+    def register(self) -> None:
+        """Make this process find a ``path`` entry's file by the dataset's name (every lookup
+        by name, in tracks and job processes, then reads the same file)."""
+        if self.path is not None:
+            from benchmark.config.dataset_spec import register_dataset_file
+
+            register_dataset_file(self.name, Path(self.path))
+
 
 class AccuracySettings(Strict):
     ks: list[int] = [5, 10, 20]
     protocols: list[Protocol] = ["full", "sampled", "pointwise"]
     sampled_negatives: int = Field(100, gt=0)
+    #: next_item only: remove items the user saw before each query from its ranking (rows are
+    #: then labelled next_item_masked); false = RecBole's evaluation of sequential models
+    mask_seen: bool = False
     #: at most this many users scored per batch in full ranking
     user_batch: int = Field(1024, gt=0)
     #: full ranking's memory budget for one batch of scores (and its working copy), in MiB;
@@ -118,6 +136,11 @@ class SuiteSpec(Strict):
     #: wall-clock limit of one job in seconds (None = none); a job past it is killed and records
     #: error.json, the suite goes on; `recbench run --job-timeout` overrides it (local executor)
     job_timeout_s: float | None = Field(None, gt=0, allow_inf_nan=False, strict=True)
+    #: CPU threads of every job: torch.set_num_threads, OMP/MKL/OpenBLAS variables and BLAS
+    #: pools, set in each job before its model is built (0 = leave the libraries' defaults); a
+    #: model's own ``num_threads`` > 0 still wins inside that model. Recorded in config.json and
+    #: efficiency.json; not in the fingerprint (like ``resources``: it sets speed, not the task)
+    threads: int = Field(0, ge=0, strict=True)
     #: raw per-track sections, keyed by track name (filled from the top-level sections)
     sections: dict[str, dict[str, Any]] = {}
     _settings: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -237,13 +260,63 @@ def _one_folder_each(raw: dict[str, Any], path: Path) -> None:
                 f"({NAME_FORM})")
 
 
+def _dataset_paths(raw: dict[str, Any], suite_path: Path) -> dict[str, Any]:
+    """``[[datasets]]`` entries that give a dataset file by path (``path = "..."``, or a ``name``
+    that is a path ending in ``.toml``): the path resolved against the suite file's folder, the
+    file read and checked, and ``name`` set to the file's ``name`` key (the run-folder name)."""
+    from benchmark.config import dataset_spec
+    from benchmark.config.dataset_spec import known_datasets, load_dataset_spec
+
+    entries = raw.get("datasets")
+    if not isinstance(entries, list):
+        return raw
+    out: list[Any] = []
+    for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if isinstance(entry, dict) and "path" in entry:
+            given, key = entry["path"], f"datasets.{i}.path"
+            if "name" in entry:
+                raise ConfigError(
+                    f"{suite_path}: key 'datasets.{i}': both name and path are given",
+                    "give name (a dataset in datasets/) or path (a dataset file anywhere), not "
+                    "both; a dataset given by path is named by the 'name' key in its file")
+        elif isinstance(name, str) and (name.endswith(".toml") or "/" in name or "\\" in name):
+            given, key = name, f"datasets.{i}.name"
+            entry = {k: v for k, v in entry.items() if k != "name"}
+        else:
+            out.append(entry)
+            continue
+        if not isinstance(given, str) or not given.endswith(".toml"):
+            raise ConfigError(f"{suite_path}: key '{key}': {given!r} is not a path to a dataset "
+                              "file (.toml)", 'e.g. path = "../mydata/mydata.toml" (relative to '
+                              "the suite file's folder, or absolute)")
+        file = Path(given).expanduser()
+        file = (file if file.is_absolute() else suite_path.parent / file).resolve()
+        if not file.is_file():
+            raise ConfigError(f"{suite_path}: key '{key}': dataset file {file} not found",
+                              f"a relative path starts at the suite file's folder "
+                              f"({suite_path.parent.resolve()}); or give an absolute path")
+        spec, _ = load_dataset_spec(file)  # its errors name the dataset file and key
+        shipped = {n.casefold(): n for n in known_datasets()}.get(spec.name.casefold())
+        if shipped is not None and file != (dataset_spec.DATASET_DIR / f"{shipped}.toml").resolve():
+            raise ConfigError(
+                f"{suite_path}: key '{key}': dataset file {file} is named {spec.name!r}, like "
+                f"the shipped dataset datasets/{shipped}.toml (compared ignoring case); their "
+                "run folders and split caches would be mixed up",
+                f"set another name in {file} ({NAME_FORM})")
+        out.append({**entry, "name": spec.name, "path": str(file)})
+    return {**raw, "datasets": out}
+
+
 def load_suite(path: str | Path) -> SuiteSpec:
-    """Read and validate a suite file; model and dataset names are checked against registries."""
+    """Read and validate a suite file; model and dataset names are checked against registries.
+    Datasets given by path are resolved against the suite file's folder and registered in this
+    process under their names (``DatasetEntry.register``)."""
     from benchmark.config.dataset_spec import known_datasets
     from benchmark.registry import MODELS
 
     path = Path(path)
-    raw = read_toml(path)
+    raw = _dataset_paths(read_toml(path), path)
     _one_folder_each(raw, path)
     suite = parse_model(SuiteSpec, raw, str(path))
     for track in suite.sections:  # every section checked now, not mid-run
@@ -257,7 +330,11 @@ def load_suite(path: str | Path) -> SuiteSpec:
             err = UnknownNameError("model", m.name, MODELS)
             raise ConfigError(f"{path}: {err.what}", err.fix)
     for d in suite.datasets:
-        if d.name not in known_datasets():
+        if d.path is None and d.name not in known_datasets():
             err = UnknownNameError("dataset", d.name, known_datasets())
-            raise ConfigError(f"{path}: {err.what}", err.fix)
+            raise ConfigError(f"{path}: {err.what}", f"{err.fix}; or give a dataset file "
+                              'anywhere by path: path = "../mydata/mydata.toml" (relative to '
+                              "the suite file)")
+    for d in suite.datasets:
+        d.register()
     return suite

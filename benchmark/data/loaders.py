@@ -19,6 +19,7 @@ LOADERS: dict[str, str] = {
     "ml-1m": "benchmark.data.movielens:load_ml1m",  # path
     "ml-25m": "benchmark.data.movielens:load_ml25m",  # path
     "amazon": "benchmark.data.amazon:load_amazon",  # reviews_path, meta_path, version, name
+    "csv": "benchmark.data.ratings_file:load_ratings_file",  # ratings, items, column options
 }
 
 

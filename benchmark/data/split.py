@@ -1,11 +1,14 @@
 """Frozen train/valid/test splits: made once, written to disk with a content hash, shared by all.
 
-Two strategies, both per user (every user with enough interactions appears in all three parts):
+Three strategies, all per user (every user with enough interactions appears in all three parts):
 - ``chrono``: each user's interactions sorted by time (ties by file order); the last ones are test.
 - ``random``: each user's interactions shuffled with the seed.
-Part sizes follow RecBole's rounding (valid and test rounded down, at least one each when the ratio
-would give a fraction, train keeps the rest), so a random 8:1:1 split here has the same shape as
-RecBole's ``RS [0.8,0.1,0.1]`` with ``group_by: user``.
+- ``leave_one_out``: sorted by time as ``chrono``; the last interaction is test, the one before it
+  valid, the rest train (RecBole's ``LS`` split, ``valid_and_test``): a user with two interactions
+  has no valid one, a user with one only a train one. ``ratios`` are ignored (recorded as given).
+Part sizes of chrono and random follow RecBole's rounding (valid and test rounded down, at least
+one each when the ratio would give a fraction, train keeps the rest), so a random 8:1:1 split here
+has the same shape as RecBole's ``RS [0.8,0.1,0.1]`` with ``group_by: user``.
 
 Duplicated (user, item) rows: one rating per pair is kept, the latest by timestamp (ties: the
 later line of the file), before k-core filtering; otherwise one pair could land in both train and
@@ -25,7 +28,7 @@ from benchmark.data.kcore import kcore_filter
 from benchmark.data.types import Catalog, Interactions, Positives, RawDataset
 from benchmark.errors import ConfigError, DataError
 
-Strategy = Literal["chrono", "random"]
+Strategy = Literal["chrono", "random", "leave_one_out"]
 
 #: how far train + valid + test ratios may be from 1 (they are never normalised silently)
 RATIO_TOLERANCE = 1e-6
@@ -68,6 +71,8 @@ class SplitSpec:
     def key(self) -> str:
         """A short folder name that identifies this spec."""
         r = "-".join(f"{x:g}" for x in self.ratios)
+        if self.strategy == "leave_one_out":  # ratios play no part
+            r = "last2"
         return (f"{self.strategy}_{r}_k{self.kcore}_like{self.like_threshold:g}"
                 f"_{self.positives}_seed{self.seed}")
 
@@ -123,6 +128,15 @@ def part_sizes(totals: np.ndarray, ratios: tuple[float, float, float]) -> np.nda
         cnt[bump, col] += 1
         cnt[bump, 0] -= 1
     return cnt
+
+
+def leave_one_out_sizes(totals: np.ndarray) -> np.ndarray:
+    """(n_users, 3) part sizes of RecBole's leave-one-out: the last interaction test, the one
+    before valid, as long as train keeps at least one."""
+    totals = np.asarray(totals, dtype=np.int64)
+    held = np.minimum(2, np.maximum(totals - 1, 0))  # RecBole: min(2, total - 1)
+    return np.stack([totals - held, (held == 2).astype(np.int64), (held >= 1).astype(np.int64)],
+                    axis=1)
 
 
 def drop_duplicate_pairs(inter: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -181,18 +195,20 @@ def make_split(raw: RawDataset, spec: SplitSpec) -> Split:
     item_codes, item_ids = pd.factorize(inter["item"], sort=True)
     user_codes = user_codes.astype(np.int64)
     n = len(inter)
-    if spec.strategy == "chrono":
+    if spec.strategy in ("chrono", "leave_one_out"):
         key = inter["timestamp"].to_numpy()
     elif spec.strategy == "random":
         key = np.random.default_rng(spec.seed).permutation(n)
     else:
-        raise DataError(f"unknown split strategy {spec.strategy!r}", "use 'chrono' or 'random'")
+        raise DataError(f"unknown split strategy {spec.strategy!r}",
+                        "use 'chrono', 'random' or 'leave_one_out'")
     order = np.lexsort((np.arange(n), key, user_codes))
     sorted_users = user_codes[order]
     totals = np.bincount(user_codes, minlength=len(user_ids))
     starts = np.concatenate([[0], np.cumsum(totals)[:-1]])
     pos = np.arange(n) - starts[sorted_users]  # position within the user's sequence
-    sizes = part_sizes(totals, spec.ratios)
+    sizes = (leave_one_out_sizes(totals) if spec.strategy == "leave_one_out"
+             else part_sizes(totals, spec.ratios))
     train_end = sizes[:, 0][sorted_users]
     valid_end = (sizes[:, 0] + sizes[:, 1])[sorted_users]
     part = np.where(pos < train_end, 0, np.where(pos < valid_end, 1, 2))

@@ -56,7 +56,8 @@ Public API (signatures are stable; other models build on them)::
     describe_backbone(bb: Backbone) -> dict                 # JSON-ready provenance for results
     torch_threads(n: int = 0)            # context manager: torch threads = n inside (0 = as is)
     thread_choice(bb, requested: int) -> dict      # (threads.py) requested if > 0, else the
-                                                   # fastest count of a timed probe, recorded
+                                                   # suite's threads (RECBENCH_THREADS), else
+                                                   # the fastest count of a timed probe, recorded
 
     # --- LoRA (benchmark/llm/lora.py) -------------------------------------------------------
     add_lora(bb: Backbone, r: int = 8, alpha: int = 16, dropout: float = 0.05,

@@ -4,6 +4,8 @@ On a 2-core machine shared with other jobs one thread was measured faster than t
 idle one two were faster: neither is a safe default. ``measured_threads`` times the same short
 forward pass at each candidate count and returns the fastest, with the timings, so the choice is
 recorded beside the results it produced. On a GPU the count does not matter and is left alone.
+A suite's ``threads = N`` (``RECBENCH_THREADS`` in the job) replaces the probe for models whose
+own ``num_threads`` is 0.
 """
 
 from __future__ import annotations
@@ -57,8 +59,20 @@ def measured_threads(bb: Backbone, tokens: int = 96, batch: int = 2, repeats: in
     return _CHOSEN[key]
 
 
+def suite_threads() -> int:
+    """The suite's ``threads`` setting inside a job (``RECBENCH_THREADS``, set by the runner),
+    0 when the suite sets none."""
+    from benchmark.runner.env import THREADS_VAR
+
+    value = os.environ.get(THREADS_VAR, "").strip()
+    return int(value) if value.isdigit() else 0
+
+
 def thread_choice(bb: Backbone, requested: int) -> dict[str, Any]:
-    """The count a model should use: ``requested`` when > 0, else the measured fastest."""
+    """The count a model should use: ``requested`` when > 0, else the suite's ``threads``
+    setting when it has one, else the measured fastest."""
     if requested > 0:
         return {"num_threads": requested, "chosen_by": "config"}
+    if suite_threads() > 0:
+        return {"num_threads": suite_threads(), "chosen_by": "suite threads setting"}
     return {**measured_threads(bb), "chosen_by": "timed probe"}

@@ -3,7 +3,7 @@
 Import-light on purpose (numpy only): ``benchmark`` must stay cheap to import.
 """
 
-from benchmark.metrics.pointwise import auc, gauc
+from benchmark.metrics.pointwise import auc, gauc, gauc_pairs, group_auc
 from benchmark.metrics.ranking import METRIC_NAMES, hit_matrix, parse_metric, ranking_metrics
 from benchmark.metrics.sampled import draw_negatives, load_negatives, save_negatives
 from benchmark.metrics.topk import topk_from_scores
@@ -13,6 +13,8 @@ __all__ = [
     "auc",
     "draw_negatives",
     "gauc",
+    "gauc_pairs",
+    "group_auc",
     "hit_matrix",
     "load_negatives",
     "parse_metric",

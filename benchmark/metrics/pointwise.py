@@ -1,11 +1,16 @@
 """AUC and GAUC for the ``pointwise`` protocol (labelled (user, item) pairs, as TALLRec reports).
 
-Both use the Mann-Whitney form of the ROC AUC: the share of (positive, negative) pairs in which
+GAUC has several definitions in the literature; ``gauc`` is RecBole's (per-user AUC weighted by
+the user's positives), ``gauc_pairs`` weights by (positive, negative) pairs instead.
+
+AUC and both GAUCs use the Mann-Whitney form of the ROC AUC: the share of (positive, negative) pairs in which
 the positive scores higher, a tie counting 1/2. Counting pairs per tie group with integer
 cumulative sums gives the exact numerator (no float rank sums), in O(n log n) for the sorts.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -90,12 +95,57 @@ def _user_codes(users: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray |
     return codes.astype(np.int64).ravel(), uniques
 
 
-def gauc(users: np.ndarray, labels: np.ndarray, scores: np.ndarray
-         ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Group AUC: per-user AUC, averaged with weight = that user's number of (pos, neg) pairs.
+#: metrics that are weighted means of per-user values, and what weighs each user. Tracks store
+#: the weights beside the values (``<track>/<protocol>/<metric>_weight`` in per_user.npz), so that
+#: significance tests test the weighted mean the leaderboard shows, not the plain mean.
+WEIGHTED_METRICS: dict[str, str] = {
+    "gauc": "the user's number of positives (RecBole's GAUC)",
+    "gauc_pairs": "the user's number of (positive, negative) pairs",
+}
+WEIGHT_SUFFIX = "_weight"
 
-    Users with only one class have no AUC and are left out. Returns (weighted mean, kept user
-    ids in increasing order, their AUCs) so that significance tests can pair users.
+
+def weight_name(metric: str) -> str | None:
+    """Name of the per-user weight array of a weighted metric, None for a plain mean."""
+    return metric + WEIGHT_SUFFIX if metric in WEIGHTED_METRICS else None
+
+
+@dataclass(frozen=True)
+class GroupAUC:
+    """Per-user AUCs of the users with both labels, and the label counts that weigh them.
+
+    One pass gives both GAUC definitions and the per-user weights that significance tests need.
+    """
+
+    users: np.ndarray  # kept user ids, increasing
+    auc: np.ndarray  # their AUCs (ties count 1/2)
+    n_pos: np.ndarray  # positives per kept user (int64)
+    n_neg: np.ndarray  # negatives per kept user (int64)
+    twice_u: np.ndarray  # 2 x Mann-Whitney U per kept user (int64): exact numerators
+
+    @property
+    def gauc(self) -> float:
+        """RecBole's GAUC: per-user AUC weighted by the user's number of positives."""
+        return float(np.sum(self.n_pos * self.auc) / np.sum(self.n_pos))
+
+    @property
+    def gauc_pairs(self) -> float:
+        """Per-user AUC weighted by the user's (positive, negative) pairs (exact ratio)."""
+        return float(self.twice_u.sum() / (2.0 * np.sum(self.n_pos * self.n_neg)))
+
+    def weights(self, metric: str) -> np.ndarray:
+        """Per-user weights of ``metric`` ('gauc' or 'gauc_pairs') as float64."""
+        if metric == "gauc":
+            return self.n_pos.astype(np.float64)
+        if metric == "gauc_pairs":
+            return (self.n_pos * self.n_neg).astype(np.float64)
+        raise ValueError(f"no GAUC weights named {metric!r}; use 'gauc' or 'gauc_pairs'")
+
+
+def group_auc(users: np.ndarray, labels: np.ndarray, scores: np.ndarray) -> GroupAUC:
+    """Per-user AUC of every user having both a positive and a negative pair.
+
+    Users with one class only have no AUC and are left out (RecBole drops them too).
     """
     labels, scores = _check_inputs(labels, scores)
     users = np.asarray(users).ravel()
@@ -124,6 +174,29 @@ def gauc(users: np.ndarray, labels: np.ndarray, scores: np.ndarray
         kept_users = (kept_code + decode).astype(users.dtype)
     else:
         kept_users = decode[kept_code]
-    per_user = twice_u[keep] / (2.0 * pairs[keep])
-    mean = float(twice_u[keep].sum() / (2.0 * pairs[keep].sum()))
-    return mean, kept_users, per_user
+    return GroupAUC(kept_users, twice_u[keep] / (2.0 * pairs[keep]), n_pos[keep], n_neg[keep],
+                    twice_u[keep])
+
+
+def gauc(users: np.ndarray, labels: np.ndarray, scores: np.ndarray
+         ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Group AUC as RecBole defines it: per-user AUC weighted by the user's positives.
+
+    sum_u |R(u)| AUC(u) / sum_u |R(u)| over the users with both labels (RecBole 1.2.1
+    ``evaluator.metrics.GAUC``), so that a number called GAUC here means what it means there.
+    Returns (weighted mean, kept user ids in increasing order, their AUCs); the weights are
+    ``group_auc(...).n_pos``.
+    """
+    g = group_auc(users, labels, scores)
+    return g.gauc, g.users, g.auc
+
+
+def gauc_pairs(users: np.ndarray, labels: np.ndarray, scores: np.ndarray
+               ) -> tuple[float, np.ndarray, np.ndarray]:
+    """Pair-weighted group AUC: per-user AUC weighted by the user's (pos, neg) pairs.
+
+    The suite's ``gauc`` before metric version 3; equal to the share of won within-user pairs
+    over all users. Returns (weighted mean, kept user ids, their AUCs).
+    """
+    g = group_auc(users, labels, scores)
+    return g.gauc_pairs, g.users, g.auc

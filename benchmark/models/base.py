@@ -25,6 +25,8 @@ class Capability(StrEnum):
     EXPLAIN = "explain"
     COLD_USER = "cold_user"
     COLD_ITEM = "cold_item"
+    #: scores items given an explicit, time-ordered history (``benchmark.models.history``)
+    HISTORY = "history"
 
 
 @dataclasses.dataclass

@@ -13,9 +13,11 @@ AND significant (two-sided, Holm over every tested metric). The test depends on 
 - other seeds, one on a side: the per-user test, with a warning that it cannot tell training-seed
   variance from a regression (measured on the quick suite: BPR's sampled metrics move 5-11%
   between seeds 0 and 1, significantly per user).
-Pooled metrics without per-user values (AUC) need >= 2 seeds a side (Welch), else are untested:
-reported, and exit 2 when they dropped beyond the tolerance (never passed blind)
-(named in a note under the verdict).
+Weighted metrics (GAUC) are tested on their weighted mean, the number the row shows
+(``benchmark.stats.weighted``, weights from per_user.npz; without them the per-user values are
+unusable, as below). Pooled metrics without per-user values (AUC) need >= 2 seeds a side
+(Welch), else are untested: reported, and exit 2 when they dropped beyond the tolerance (never
+passed blind) (named in a note under the verdict).
 
 Fail closed: a metric that should have per-user values but cannot be tested per user (a run's
 per_user.npz missing or damaged, or one side without values the other kept) is tested over seeds
@@ -23,6 +25,10 @@ when both sides have >= 2 (with a note saying so), else the result is exit 2 nam
 the fix. Malformed metrics.json files are refused when the runs are loaded (``runs.load_run``).
 Costs (efficiency rows and efficiency.json) are flagged by relative growth beyond
 ``efficiency_tolerance`` and an absolute floor (timer noise on tiny runs is not a regression).
+When both runs recorded the CPU time of a wall-clock cost (``train_cpu_seconds`` beside
+``train_seconds``, ``latency_cpu_ms_p50`` beside ``latency_ms_p50``, efficiency.json's
+``fit_cpu_seconds`` / ``job_cpu_seconds``), the CPU time is gated and the wall time only shown:
+wall time on a shared machine measures its load as much as the code. GPU fits keep wall time.
 """
 
 from __future__ import annotations
@@ -34,14 +40,21 @@ import numpy as np
 from scipy import stats as sps
 
 from benchmark.report.comparable import reasons_not_comparable
-from benchmark.report.compare import selected
+from benchmark.report.compare import metric_sides, pair_sides, paired_p, selected
 from benchmark.report.metric_meta import direction
-from benchmark.report.runs import RERUN_FIX, Run, group_runs, per_user_sides
+from benchmark.report.runs import RERUN_FIX, Run, group_runs
 from benchmark.stats.corrections import correct
-from benchmark.stats.paired import paired_test
-from benchmark.stats.pairing import pair_by_user
 
-EFFICIENCY_FILE_KEYS = ("fit_seconds", "inference_seconds", "peak_rss_mb_fit", "peak_rss_mb_eval")
+EFFICIENCY_FILE_KEYS = ("fit_seconds", "inference_seconds", "peak_rss_mb_fit", "peak_rss_mb_eval",
+                        "fit_cpu_seconds", "job_seconds", "job_cpu_seconds")
+#: wall-clock costs of efficiency.json and the CPU-time cost gated instead when both runs have
+#: it (``cpu_twin``); inference_seconds, summed over tracks, has no CPU time of its own: its CPU
+#: time is part of job_cpu_seconds
+CPU_TWINS = {"efficiency.json/fit_seconds": "efficiency.json/fit_cpu_seconds",
+             "efficiency.json/job_seconds": "efficiency.json/job_cpu_seconds",
+             "efficiency.json/inference_seconds": "efficiency.json/job_cpu_seconds"}
+#: verdict of a wall-clock cost left ungated because its CPU time is gated
+WALL_INFO = "info (wall)"
 #: shown but never gated: process RSS includes whatever the process held before the job (the
 #: data, earlier models of the suite), so it depends on job order, not only on the model; the
 #: efficiency track's own peak_memory_mb is gated instead
@@ -223,7 +236,8 @@ def _quality(key: tuple[str, str], old: dict[int, Run], new: dict[int, Run],
                 line.verdict = "not tested"
             continue
         other_seeds = set(old) != set(new)
-        pu = per_user_sides(new, old, mk, sorted(new), sorted(old))
+        # a weighted metric (GAUC) comes with its per-user weights, or is unusable per user
+        pu, pw = metric_sides(new, old, mk, sorted(new), sorted(old))
         seed_test = len(vo) >= 2 and len(vn) >= 2
         if pu.unusable and not seed_test:
             result.unusable.setdefault("; ".join(pu.unusable), []).append(name)
@@ -241,9 +255,13 @@ def _quality(key: tuple[str, str], old: dict[int, Run], new: dict[int, Run],
                 result.fallback.setdefault("; ".join(pu.unusable), []).append(name)
             tested.append(line)
         elif pu.a is not None and pu.b is not None:
-            a, b = pu.a, pu.b
-            p = pair_by_user(a[0], a[1], b[0], b[1], what=f"{model} {mk}")
-            line.p = paired_test(p.a, p.b, opts.test, seed=opts.seed).pvalue
+            p, w = pair_sides(pu, pw, f"{model} {mk}")
+            line.p = paired_p(p, w, opts.test, seed=opts.seed).pvalue
+            if w is not None:
+                said = (f"note: {mk.metric} is tested on its weighted mean, the number shown "
+                        "(per-user weights from per_user.npz)")
+                if said not in result.notes:
+                    result.notes.append(said)
             line.test = "users" + (" (other seed)" if other_seeds else "")
             tested.append(line)
         else:
@@ -252,10 +270,17 @@ def _quality(key: tuple[str, str], old: dict[int, Run], new: dict[int, Run],
 
 
 def _cost_values(runs: dict[int, Run]) -> dict[str, list[float]]:
+    """Every cost of the runs by name (efficiency.json keys, then lower-is-better rows). A fit
+    on a GPU leaves efficiency.json's CPU seconds out: GPU time is not CPU time, so its wall
+    time stays gated."""
     out: dict[str, list[float]] = {}
     for r in runs.values():
+        fit_memory = r.efficiency.get("memory_fit")
+        on_gpu = isinstance(fit_memory, dict) and bool(fit_memory.get("cuda_max_allocated_mb"))
         for k in EFFICIENCY_FILE_KEYS:
             v = r.efficiency.get(k)
+            if on_gpu and "_cpu_" in k:
+                continue
             if isinstance(v, (int, float)):
                 out.setdefault(f"efficiency.json/{k}", []).append(float(v))
         for mk, v in r.values.items():
@@ -264,19 +289,42 @@ def _cost_values(runs: dict[int, Run]) -> dict[str, list[float]]:
     return out
 
 
+def cpu_twin(name: str) -> str | None:
+    """The CPU-time cost measured beside a wall-clock one: ``.../train_seconds`` ->
+    ``.../train_cpu_seconds``, ``.../latency_ms_p50`` -> ``.../latency_cpu_ms_p50``, and
+    ``CPU_TWINS`` for efficiency.json; None for other costs and for GPU rows."""
+    if name in CPU_TWINS:
+        return CPU_TWINS[name]
+    head, _, metric = name.rpartition("/")
+    # GPU rows (protocol "cuda") keep wall time: GPU time is not CPU time
+    if name.startswith("efficiency.json/") or "cpu" in metric or "/cuda/" in name:
+        return None
+    if metric.endswith("_seconds"):
+        return f"{head}/{metric.removesuffix('_seconds')}_cpu_seconds"
+    if metric.startswith("latency_ms_"):
+        return f"{head}/latency_cpu_ms_{metric.removeprefix('latency_ms_')}"
+    return None
+
+
 def _costs(key, old, new, opts) -> list[Line]:
+    """One line per cost both sides report. Wall time depends on what else the machine runs,
+    so a wall-clock cost whose CPU time both runs recorded is shown as ``WALL_INFO`` and the
+    CPU time is gated in its place; runs without CPU times (older ones) gate wall time."""
     dataset, model = key
     co, cn = _cost_values(old), _cost_values(new)
+    both = set(co) & set(cn)
+    keep = {n for n in both if not opts.metrics or any(n.endswith(p) for p in opts.metrics)}
+    keep |= {cpu_twin(n) for n in keep if cpu_twin(n) in both}  # a chosen wall time's gate
     lines = []
-    for name in sorted(set(co) & set(cn)):
-        if opts.metrics and not any(name.endswith(p) for p in opts.metrics):
-            continue
+    for name in sorted(keep):
         line = Line(dataset, model, name, float(np.mean(co[name])), float(np.mean(cn[name])),
                     kind="cost")
         grew = line.current - line.baseline
         line.worse = grew > 0
         if name.endswith(INFO_ONLY):
             line.verdict = "info"
+        elif cpu_twin(name) in both:
+            line.verdict = WALL_INFO
         elif grew > floor_for(name) and line.rel > opts.efficiency_tolerance:
             line.verdict = "REGRESSION"
         else:
@@ -291,7 +339,7 @@ def render(result: CheckResult, opts: CheckOptions) -> str:
     if result.status == 2 and not result.lines:
         return "NOT COMPARABLE (exit 2):\n" + "\n".join(f"  - {p}" for p in result.problems) + "\n"
     order = {"REGRESSION": 0, "not tested": 1, "improved": 2, "ok": 3, "untested": 4,
-             "undefined": 5, "info": 6}
+             "undefined": 5, "info": 6, WALL_INFO: 6}
     lines = sorted(result.lines, key=lambda ln: (order.get(ln.verdict, 6), ln.dataset, ln.model,
                                                  ln.metric))
     rows = [[ln.verdict, ln.dataset, ln.model, ln.metric, f"{ln.baseline:.4g}",
@@ -311,7 +359,8 @@ def render(result: CheckResult, opts: CheckOptions) -> str:
             f"{opts.efficiency_tolerance:.0%} and above an absolute floor (1 s, 2 ms, 64 MB); "
             "untested = pooled metric (no per-user values) and < 2 seeds a side; not tested = "
             "its per-user values are unusable (see above); undefined = NaN on both sides; "
-            "info = process RSS, not gated")
+            f"info = process RSS, not gated; {WALL_INFO} = wall time, not gated: both runs "
+            "measured its CPU time (*_cpu_*), which is gated instead")
     if any(ln.test == "users (other seed)" for ln in lines):
         rule += ("\nwarning: the sides ran different seeds, one seed on a side: the per-user "
                  "test cannot tell training-seed variance from a regression. For CI run both "

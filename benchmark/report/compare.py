@@ -10,6 +10,12 @@ run's per_user.npz missing or damaged, or one model without values the other kep
 seed-level row only, with a note, when >= 2 seeds are shared, else an error naming the file.
 Pooled metrics (no per-user values on any run, e.g. AUC) are listed under the tables as not
 compared, never dropped without a word.
+
+Weighted metrics (GAUC: per-user AUC weighted by the user's positives) are compared on the
+quantity the leaderboard shows, the weighted mean: the difference, its bootstrap CI, the test
+(``benchmark.stats.weighted``) and d_z all weight each user by the weight its track stored
+(``<metric>_weight`` in per_user.npz). Without stored weights (runs before metric version 3)
+the per-user values are unusable, as above: a plain-mean test would test another quantity.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import BenchError, DataError, UnknownNameError
+from benchmark.metrics.pointwise import WEIGHTED_METRICS, weight_name
 from benchmark.report.comparable import reasons_not_comparable
 from benchmark.report.metric_meta import direction
 from benchmark.report.runs import (
@@ -33,9 +40,15 @@ from benchmark.report.runs import (
 from benchmark.stats.bootstrap import mean_diff_ci
 from benchmark.stats.corrections import correct
 from benchmark.stats.effect import cohens_d_paired, rank_biserial
-from benchmark.stats.paired import paired_test
-from benchmark.stats.pairing import pair_by_user
+from benchmark.stats.paired import TestResult, paired_test
+from benchmark.stats.pairing import Paired, pair_by_user
 from benchmark.stats.seeds import across_seeds
+from benchmark.stats.weighted import (
+    weighted_cohens_d,
+    weighted_mean,
+    weighted_mean_diff_ci,
+    weighted_paired_test,
+)
 from benchmark.stats.wtl import win_tie_loss
 
 
@@ -57,6 +70,81 @@ def selected(key: MetricKey, patterns: tuple[str, ...]) -> bool:
         return True
     names = {key.label, f"{key.protocol}/{key.label}", str(key)}
     return any(p in names for p in patterns)
+
+
+#: protocols whose reported value is a mean over queries, stored per user with the user's
+#: number of queries as ``<metric>@k_weight`` (benchmark/tracks/next_item.py)
+PER_QUERY_PROTOCOLS = ("next_item", "next_item_masked")
+
+
+def weight_key(key: MetricKey) -> MetricKey | None:
+    """Where a weighted metric's per-user weights are stored; None for a plain mean."""
+    if key.protocol in PER_QUERY_PROTOCOLS:
+        return MetricKey(key.track, key.protocol, f"{key.label}_weight", None)
+    name = weight_name(key.metric)
+    return None if name is None else MetricKey(key.track, key.protocol, name, None)
+
+
+def metric_sides(a_runs: dict[int, Run], b_runs: dict[int, Run], key: MetricKey,
+                 a_seeds: list[int], b_seeds: list[int]
+                 ) -> tuple[PerUserSides, PerUserSides | None]:
+    """``per_user_sides`` of ``key`` and, for a weighted metric, of its per-user weights.
+
+    A weighted metric whose weights are missing or damaged gets unusable values (fail closed):
+    testing the plain mean of its per-user values would test another quantity than the one
+    reported. Weights are None for a plain-mean metric.
+    """
+    pu = per_user_sides(a_runs, b_runs, key, a_seeds, b_seeds)
+    wk = weight_key(key)
+    if wk is None or pu.pooled or pu.unusable:
+        return pu, None
+    pw = per_user_sides(a_runs, b_runs, wk, a_seeds, b_seeds)
+    if pw.pooled:
+        runs = [a_runs[s] for s in a_seeds] + [b_runs[s] for s in b_seeds]
+        files = ", ".join(str(r.folder / "per_user.npz") for r in runs)
+        why = (f"{files} hold(s) no {wk.per_user_key()}: {key.metric} is weighted by "
+               f"{WEIGHTED_METRICS[key.metric]}, and a test without the weights (runs before "
+               "metric version 3) would test another quantity than the one reported")
+        return PerUserSides(unusable=(why,)), None
+    if pw.unusable:
+        return PerUserSides(unusable=pw.unusable), None
+    return pu, pw
+
+
+def _weights_of(users: np.ndarray, side: tuple[np.ndarray, np.ndarray], what: str
+                ) -> np.ndarray:
+    """The weights of ``users`` from one side's (sorted users, weights)."""
+    wu, wv = side
+    at = np.clip(np.searchsorted(wu, users), 0, max(len(wu) - 1, 0))
+    if len(wu) == 0 or not np.array_equal(wu[at], users):
+        missing = int(np.sum(np.isin(users, wu, invert=True)))
+        raise DataError(f"{what}: {missing} user(s) have a value but no weight",
+                        RERUN_FIX)
+    return np.asarray(wv[at], dtype=np.float64)
+
+
+def pair_sides(pu: PerUserSides, pw: PerUserSides | None, what: str
+               ) -> tuple[Paired, np.ndarray | None]:
+    """Values paired by user id and, for a weighted metric, each paired user's weight.
+
+    The weight is the mean of the two sides' weights (the same number when both runs evaluated
+    the same test pairs, as comparable runs do), averaged over seeds like the values.
+    """
+    assert pu.a is not None and pu.b is not None
+    p = pair_by_user(pu.a[0], pu.a[1], pu.b[0], pu.b[1], what=what)
+    if pw is None:
+        return p, None
+    assert pw.a is not None and pw.b is not None
+    w = (_weights_of(p.users, pw.a, f"{what} (first run)")
+         + _weights_of(p.users, pw.b, f"{what} (second run)")) / 2
+    return p, w
+
+
+def paired_p(p: Paired, weights: np.ndarray | None, test: str, seed: int = 0) -> TestResult:
+    """The paired test of the reported quantity: plain mean, or weighted mean when weighted."""
+    if weights is None:
+        return paired_test(p.a, p.b, test, seed=seed)
+    return weighted_paired_test(p.a, p.b, weights, test, seed=seed)
 
 
 def compare(runs: list[Run], opts: CompareOptions) -> pd.DataFrame:
@@ -85,13 +173,13 @@ def compare(runs: list[Run], opts: CompareOptions) -> pd.DataFrame:
         keys = [k for k in seeds[shared[0]].values if k in base[shared[0]].values
                 and selected(k, opts.metrics) and direction(k.metric) != 0]
         for key in keys:
-            pu = per_user_sides(seeds, base, key, shared, shared)
+            pu, pw = metric_sides(seeds, base, key, shared, shared)
             if pu.pooled:
                 pooled.append(f"{model} {key}")
             elif pu.unusable and len(shared) < 2:
                 unusable.setdefault("; ".join(pu.unusable), []).append(f"{model} {key}")
             else:
-                rows.append(_row(dataset, model, key, seeds, base, shared, opts, pu))
+                rows.append(_row(dataset, model, key, seeds, base, shared, opts, pu, pw))
     if unusable:
         what = "; ".join(f"{reason} (needed for {', '.join(m[:3])}"
                          f"{' ...' if len(m) > 3 else ''})" for reason, m in unusable.items())
@@ -112,8 +200,12 @@ def compare(runs: list[Run], opts: CompareOptions) -> pd.DataFrame:
 
 
 def _row(dataset: str, model: str, key: MetricKey, runs: dict[int, Run], base: dict[int, Run],
-         shared: list[int], opts: CompareOptions, pu: PerUserSides) -> dict:
-    """One model-vs-baseline row: per-user test when possible, else the seed-level view only."""
+         shared: list[int], opts: CompareOptions, pu: PerUserSides,
+         pw: PerUserSides | None = None) -> dict:
+    """One model-vs-baseline row: per-user test when possible, else the seed-level view only.
+
+    With weights (``pw``), means, difference, CI, test and d_z are of the weighted mean.
+    """
     sm, sb, st = across_seeds({s: runs[s].values[key] for s in shared},
                               {s: base[s].values[key] for s in shared}, opts.test,
                               seed=opts.seed)
@@ -122,6 +214,7 @@ def _row(dataset: str, model: str, key: MetricKey, runs: dict[int, Run], base: d
                   "split_hash": runs[shared[0]].split_hash[:12],
                   "seeds": " ".join(map(str, shared)), "test": opts.test,
                   "model_seeds": sm.text(), "baseline_seeds": sb.text(), "p_seeds": st.pvalue,
+                  "weighted_by": WEIGHTED_METRICS.get(key.metric, "") if pw is not None else "",
                   "note": ""}
     a, b = pu.a, pu.b
     n_common = 0 if a is None or b is None else len(np.intersect1d(a[0], b[0]))
@@ -137,17 +230,26 @@ def _row(dataset: str, model: str, key: MetricKey, runs: dict[int, Run], base: d
                 "model_mean": float(np.mean([runs[s].values[key] for s in shared])),
                 "diff": nan, "ci_low": nan, "ci_high": nan, "p": nan, "cohens_d": nan,
                 "rank_biserial": nan, "wins": 0, "ties": 0, "losses": 0}
-    assert a is not None and b is not None
-    p = pair_by_user(a[0], a[1], b[0], b[1], what=f"{model} vs {opts.baseline} {key}")
-    test = paired_test(p.a, p.b, opts.test, seed=opts.seed)
-    ci = mean_diff_ci(p.a, p.b, confidence=opts.confidence, n_resamples=opts.n_resamples,
-                      seed=opts.seed)
+    p, w = pair_sides(pu, pw, f"{model} vs {opts.baseline} {key}")
+    test = paired_p(p, w, opts.test, seed=opts.seed)
     wtl = win_tie_loss(p.a, p.b, higher_is_better=direction(key.metric) > 0)
+    if w is None:
+        ci = mean_diff_ci(p.a, p.b, confidence=opts.confidence, n_resamples=opts.n_resamples,
+                          seed=opts.seed)
+        means = float(p.b.mean()), float(p.a.mean()), float(p.diff.mean())
+        effects = cohens_d_paired(p.a, p.b), rank_biserial(p.a, p.b)
+    else:
+        ci = weighted_mean_diff_ci(p.a, p.b, w, confidence=opts.confidence,
+                                   n_resamples=opts.n_resamples, seed=opts.seed)
+        means = weighted_mean(p.b, w), weighted_mean(p.a, w), weighted_mean(p.diff, w)
+        # the rank-biserial r has no weighted form: n/a rather than a plain-mean number
+        effects = weighted_cohens_d(p.a, p.b, w), float("nan")
+        if test.note.startswith("Wilcoxon"):
+            seed_level["note"] = test.note
     return {**seed_level, "n_users": len(p),
-            "baseline_mean": float(p.b.mean()), "model_mean": float(p.a.mean()),
-            "diff": float(p.diff.mean()), "ci_low": ci.low, "ci_high": ci.high,
-            "p": test.pvalue, "cohens_d": cohens_d_paired(p.a, p.b),
-            "rank_biserial": rank_biserial(p.a, p.b), "wins": wtl.wins, "ties": wtl.ties,
+            "baseline_mean": means[0], "model_mean": means[1], "diff": means[2],
+            "ci_low": ci.low, "ci_high": ci.high, "p": test.pvalue, "cohens_d": effects[0],
+            "rank_biserial": effects[1], "wins": wtl.wins, "ties": wtl.ties,
             "losses": wtl.losses}
 
 
@@ -185,6 +287,15 @@ def render(df: pd.DataFrame, opts: CompareOptions, fmt: str = "md") -> str:
                      f"resamples, seed {opts.seed}); W/T/L = users where the model is "
                      f"better / equal / worse; 'over seeds' = mean ± std of the run means, "
                      f"p (seeds) = paired {opts.test} over seeds (needs ≥ 2)._\n")
+        weighted = sorted({(r.metric, r.weighted_by) for r in g.itertuples() if r.weighted_by})
+        if weighted:
+            parts.append("_Weighted metrics, as the leaderboard reports them: "
+                         + "; ".join(f"{m} = per-user values weighted by {by}"
+                                     for m, by in weighted)
+                         + ". Their means, diff, CI (user-level bootstrap of the weighted "
+                         "difference), test (weighted t: linearised standard error; or weighted "
+                         "sign-flip) and d_z are of the weighted mean; r_rb is n/a; W/T/L counts "
+                         "users._\n")
         parts += [f"**note:** {r.model} {r.metric}: {r.note}\n" for r in g.itertuples()
                   if r.note]
     pooled = df.attrs.get("not_compared") or []

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, DataError
 from benchmark.report.metric_meta import direction
 from benchmark.report.runs import MetricKey, Run, group_runs
 from benchmark.stats.corrections import correct
-from benchmark.stats.paired import paired_test
-from benchmark.stats.pairing import mean_by_user, pair_by_user
+from benchmark.stats.pairing import mean_by_user
 from benchmark.stats.seeds import summarize
 
 
@@ -186,6 +185,8 @@ def _daggers(board: Board, groups, sig: SignificanceSpec) -> None:
         board.notes.append(f"no † column: baseline {sig.baseline!r} has no run here")
         return
     from benchmark.report.comparable import reasons_not_comparable
+    from benchmark.report.compare import metric_sides, pair_sides, paired_p
+    from benchmark.report.runs import RERUN_FIX
 
     base_runs = groups[(board.dataset, sig.baseline)]
     tests, untested = [], []
@@ -207,16 +208,21 @@ def _daggers(board: Board, groups, sig: SignificanceSpec) -> None:
                 continue
             runs = groups[(board.dataset, model)]
             shared = sorted(set(runs) & set(base_runs))
-            a = per_user_over_seeds(runs, key, shared) if shared else None
-            b = per_user_over_seeds(base_runs, key, shared) if shared else None
-            if a is None or b is None:
+            pu, pw = (metric_sides(runs, base_runs, key, shared, shared) if shared
+                      else (None, None))
+            if pu is not None and pu.unusable:  # damaged or missing file: fail closed
+                raise DataError("cannot test significance: " + "; ".join(pu.unusable),
+                                RERUN_FIX)
+            if pu is None or pu.a is None or pu.b is None:
                 if key.label not in untested:
                     untested.append(key.label)
                 continue
-            paired = pair_by_user(a[0], a[1], b[0], b[1], what=f"{model} vs {sig.baseline} "
-                                  f"{key}")
-            p = paired_test(paired.a, paired.b, sig.test).pvalue
-            better = np.sign(paired.diff.mean()) == direction(key.metric)
+            # the quantity the cell shows: the plain mean, or the weighted mean (GAUC)
+            paired, weights = pair_sides(pu, pw, f"{model} vs {sig.baseline} {key}")
+            p = paired_p(paired, weights, sig.test).pvalue
+            diff = (np.average(paired.diff, weights=weights) if weights is not None
+                    else paired.diff.mean())
+            better = np.sign(diff) == direction(key.metric)
             tests.append((model, key.label, p, better))
     if tests:
         adjusted = correct([t[2] for t in tests], sig.correction)

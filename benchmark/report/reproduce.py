@@ -3,7 +3,9 @@
 Verdicts: "reproduced" (the published value lies inside our confidence interval), "not
 reproduced" (outside it), or "not comparable" with the reason: other dataset, other backbone, no
 run of that model, no such metric in our runs, or no confidence interval to judge by. Our number
-is shown whenever we have one, comparable or not. The human-evaluation table is set beside an
+is shown whenever we have one, comparable or not. A published BLEU / ROUGE whose scale the paper
+does not state (0-1 or 0-100) is shown in both readings and is "not comparable: unknown scale",
+never judged across scales. A weighted metric's CI (GAUC) is of its weighted mean. The human-evaluation table is set beside an
 LLM judge's ratings (``benchmark.report.human_study``): "not comparable: different instrument",
 with extra rows for the other explaining models the judge rated in the given runs.
 """
@@ -16,10 +18,14 @@ import numpy as np
 from scipy import stats as sps
 
 from benchmark.report import human_study
+from benchmark.report.compare import weight_key
 from benchmark.report.leaderboard import per_user_over_seeds
-from benchmark.report.paper import Column, PaperTable, Row
+from benchmark.report.paper import OUR_SCALE, Column, PaperTable, Row
 from benchmark.report.runs import MetricKey, Run
 from benchmark.stats.bootstrap import mean_ci
+from benchmark.stats.weighted import weighted_mean_ci
+
+SCALE_VERDICT = "not comparable: unknown scale"
 
 BACKBONE_KEYS = ("backbone", "base_model", "model_name", "llm", "lm")
 
@@ -36,10 +42,22 @@ class Verdict:
     dataset: str = ""
     verdict: str = "not comparable"
     why: str = ""
+    #: the published value on our scale per reading, when the paper does not state its scale
+    readings: dict[str, float] | None = None
 
     @property
     def delta(self) -> float | None:
-        return None if self.ours is None or np.isnan(self.paper) else self.ours - self.paper
+        """ours - paper; None across an unknown scale (see ``deltas``)."""
+        if self.ours is None or np.isnan(self.paper) or self.readings:
+            return None
+        return self.ours - self.paper
+
+    @property
+    def deltas(self) -> dict[str, float]:
+        """ours - paper per reading of an unknown scale (empty when the scale is known)."""
+        if self.ours is None or not self.readings:
+            return {}
+        return {scale: self.ours - value for scale, value in self.readings.items()}
 
 
 def _model_config(run: Run) -> dict:
@@ -98,14 +116,36 @@ def _cell(table, row, col, published, mine, confidence, seed, n_resamples) -> Ve
     if human_study.is_judge_table(table):
         human_study.fill_cell(v, col, mine, what, seed, n_resamples, confidence)
         return v
+    v.readings = col.readings(published) or None
+    _judge_cell(v, table, col, published, mine, what, confidence, seed, n_resamples)
+    if v.readings:  # whatever else was found: a number of unknown unit is never judged
+        v.verdict = SCALE_VERDICT
+        v.why = _scale_why(col, v) + (f"; also {v.why}" if v.why else "")
+    return v
+
+
+def _scale_why(col: Column, v: Verdict) -> str:
+    """Both readings of a published value of unknown scale, with ours on each."""
+    assert v.readings
+    said = " or ".join(f"{value:g} if the paper's scale is {scale}"
+                       for scale, value in v.readings.items())
+    ours = "" if v.ours is None else (
+        f"; ours {v.ours:.4f}, Δ " + " / ".join(f"{d:+.4f} ({s})" for s, d in v.deltas.items()))
+    return (f"the paper does not state its {col.metric} scale: on ours ({OUR_SCALE}) it reads "
+            f"{said}{ours}; never judged across scales")
+
+
+def _judge_cell(v: Verdict, table, col, published, mine, what, confidence, seed,
+                n_resamples) -> None:
+    """Our value, CI and verdict for one published number of a comparable scale."""
     if not mine:
         v.why = f"no run of {what} in the given run folders"
-        return v
+        return
     with_metric = [r for r in mine if _key_in(r, col) is not None]
     if not with_metric:
         v.why = (f"no run: our runs of {what} have no {col.track}/{col.protocol}/{col.metric}"
                  f"{'@' + str(col.k) if col.k else ''} rows (track not run?)")
-        return v
+        return
     on_paper_data = [r for r in with_metric if r.dataset in col.datasets]
     chosen = on_paper_data or with_metric
     dataset = sorted({r.dataset for r in chosen})[0]
@@ -124,19 +164,28 @@ def _cell(table, row, col, published, mine, confidence, seed, n_resamples) -> Ve
         ours = _backbone(seeds[min(seeds)])
         v.why = (f"other backbone: ours {ours}, paper {table.backbone}" if ours else
                  f"backbone unknown (the run records none; paper {table.backbone})")
+    elif v.readings:
+        return  # a published number of unknown scale is judged by no CI (``_cell`` says why)
     elif v.ci is None:
         v.why = "no confidence interval (one seed and no per-user values): run >= 2 seeds"
     else:
         v.verdict = "reproduced" if v.ci[0] <= published <= v.ci[1] else "not reproduced"
         v.why = f"paper value {'inside' if v.verdict == 'reproduced' else 'outside'} our CI"
-    return v
 
 
 def _interval(seeds: dict[int, Run], key: MetricKey, values: np.ndarray, scale: float,
               confidence: float, seed: int, n_resamples: int) -> tuple[float, float] | None:
     per_user = per_user_over_seeds(seeds, key, sorted(seeds))
-    if per_user is not None and len(per_user[1]) > 1:
+    wk = weight_key(key)
+    weights = None if wk is None else per_user_over_seeds(seeds, wk, sorted(seeds))
+    if per_user is not None and len(per_user[1]) > 1 and wk is None:
         ci = mean_ci(per_user[1], confidence=confidence, seed=seed, n_resamples=n_resamples)
+        return ci.low * scale, ci.high * scale
+    if (per_user is not None and weights is not None and len(per_user[1]) > 1
+            and np.array_equal(per_user[0], weights[0])):
+        # a weighted metric (GAUC): the CI of the weighted mean it reports, users resampled
+        ci = weighted_mean_ci(per_user[1], weights[1], confidence=confidence, seed=seed,
+                              n_resamples=n_resamples)
         return ci.low * scale, ci.high * scale
     if len(values) >= 2:
         half = sps.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(
@@ -182,6 +231,10 @@ def render(tables: list[PaperTable], verdicts: list[list[Verdict]],
             ci = "-" if c.ci is None else f"[{_fmt(c.ci[0])}, {_fmt(c.ci[1])}]"
             delta = "-" if c.delta is None else f"{c.delta:+.4f}"
             paper = "-" if np.isnan(c.paper) else str(c.paper)
+            if c.readings:  # unknown scale: every reading on ours, and Δ for each
+                paper = " / ".join(f"{x:g} (if {s})" for s, x in c.readings.items())
+                if c.deltas:
+                    delta = " / ".join(f"{d:+.4f} (if {s})" for s, d in c.deltas.items())
             rows.append([c.row, c.column, paper, ours, delta, ci, c.verdict, c.why])
         head = f"### {table.paper} Table {table.table}: {table.title}\n\nSource: {table.source}\n"
         body = tabulate(rows, ["row", "column", "paper", "ours", "Δ (ours − paper)",

@@ -5,13 +5,21 @@ many; sampling RSS every few milliseconds can (it may miss spikes shorter than t
 When torch is already imported and CUDA is available, the block also records
 ``torch.cuda.max_memory_allocated`` / ``max_memory_reserved`` (peak statistics reset on entry);
 torch is never imported here, so CPU-only runs stay light.
+
+The same block's CPU cost is recorded beside its memory: wall seconds, process CPU seconds (user
++ system over all threads; child processes waited for inside the block separately), torch's
+thread count at entry and exit (None when torch is not loaded) and the load average at both ends,
+so the fit's numbers (``ctx.fit_memory``) and the job's carry them.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import Any
+
+from benchmark.runner.env import cpu_seconds, load_average, torch_threads_now
 
 
 def _cuda():
@@ -33,6 +41,13 @@ class PeakMemory:
         self.cuda_reserved_bytes: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.wall_seconds: float | None = None
+        self.cpu_seconds: float | None = None
+        self.children_cpu_seconds: float | None = None
+        self.torch_threads: tuple[int | None, int | None] = (None, None)
+        self.load_average: tuple[list[float] | None, list[float] | None] = (None, None)
+        self._t0 = 0.0
+        self._cpu0 = (0.0, 0.0)
 
     def __enter__(self) -> PeakMemory:
         import psutil
@@ -50,9 +65,19 @@ class PeakMemory:
 
         self._thread = threading.Thread(target=sample, daemon=True)
         self._thread.start()
+        self.torch_threads = (torch_threads_now(), None)
+        self.load_average = (load_average(), None)
+        self._cpu0 = cpu_seconds()
+        self._t0 = time.perf_counter()
         return self
 
     def __exit__(self, *exc) -> None:
+        self.wall_seconds = time.perf_counter() - self._t0
+        own, children = cpu_seconds()
+        self.cpu_seconds = own - self._cpu0[0]
+        self.children_cpu_seconds = children - self._cpu0[1]
+        self.torch_threads = (self.torch_threads[0], torch_threads_now())
+        self.load_average = (self.load_average[0], load_average())
         self._stop.set()
         if self._thread:
             self._thread.join()
@@ -70,8 +95,13 @@ class PeakMemory:
         return self.peak_bytes / 2**20
 
     def summary(self) -> dict[str, Any]:
-        """Every peak measured, in MiB (CUDA entries only when a GPU was in use)."""
-        out: dict[str, Any] = {"rss_peak_mb": self.peak_mb}
+        """Every peak measured, in MiB (CUDA entries only when a GPU was in use), and the block's
+        wall and CPU seconds, torch threads [entry, exit] and load average [entry, exit]."""
+        out: dict[str, Any] = {"rss_peak_mb": self.peak_mb, "wall_seconds": self.wall_seconds,
+                               "cpu_seconds": self.cpu_seconds,
+                               "children_cpu_seconds": self.children_cpu_seconds,
+                               "torch_threads": list(self.torch_threads),
+                               "load_average": list(self.load_average)}
         if self.cuda_allocated_bytes is not None:
             out["cuda_max_allocated_mb"] = self.cuda_allocated_bytes / 2**20
             out["cuda_max_reserved_mb"] = (self.cuda_reserved_bytes or 0) / 2**20

@@ -72,6 +72,8 @@ def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None
             if name not in keys:
                 raise UnknownNameError("model in this suite", name, keys)
         models = [m for m in models if m.key in only]
+    for d in suite.datasets:  # datasets given by path: found by name from here on
+        d.register()
     preflight(suite)
     outcome = SuiteOutcome()
     env = collect_env()
@@ -191,7 +193,10 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
     """Run one job into its folder (the caller holds the folder's lock; ``run_suite`` has
     applied the resume rules, which are applied again here for callers that did not)."""
     from benchmark.registry import build_model, track_class
+    from benchmark.runner.env import apply_threads, thread_info
 
+    dataset_entry.register()  # a job process finds a dataset given by path, as the parent did
+    threads = apply_threads(suite.threads)  # before any model is built
     folder = key.folder(out_dir)
     fp = job_fingerprint(suite, entry, dataset_entry, split, key.seed)
     if store.read_marker(folder) is not None:
@@ -207,6 +212,7 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
         "model": {"name": entry.name, "label": entry.key, "params": entry.params},
         "dataset": dataset_entry.model_dump(),
         "seed": key.seed,
+        "threads": threads,
         "split": {**split.describe(), "folder": str(split_dir)},
         "tracks": suite.tracks_for(entry),
         "track_settings": {t: suite.settings_for(t).model_dump() for t in suite.tracks_for(entry)},
@@ -228,7 +234,7 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
                            memory_probe=PeakMemory)
         rows, per_user, info, samples = [], {}, {}, []
         inference_s, calls = 0.0, 0
-        with PeakMemory() as mem_eval:
+        with PeakMemory() as mem_eval:  # every track, the main fit included
             for track_name in suite.tracks_for(entry):
                 track = track_class(track_name)(suite.settings_for(track_name), split_dir,
                                                  progress)
@@ -251,7 +257,19 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
                       "peak_rss_mb_eval": mem_eval.peak_mb, "n_parameters": n_parameters,
                       # fits on other data made by tracks (cold-start sets), by purpose
                       "extra_fit_seconds": dict(ctx.extra_fit_seconds),
-                      "memory_fit": ctx.fit_memory, "memory_eval": mem_eval.summary()}
+                      "memory_fit": ctx.fit_memory, "memory_eval": mem_eval.summary(),
+                      # CPU context: process CPU seconds (user + system, all threads) of the
+                      # main fit and of the whole job (every track, fits included), torch's
+                      # threads (the suite's setting; torch's count at the end, None if the job
+                      # never loaded torch) and the load average at the job's start and end
+                      "fit_cpu_seconds": ctx.fit_memory.get("cpu_seconds"),
+                      "job_seconds": mem_eval.wall_seconds,
+                      "job_cpu_seconds": mem_eval.cpu_seconds,
+                      "job_children_cpu_seconds": mem_eval.children_cpu_seconds,
+                      "threads": {**thread_info(suite.threads),
+                                  "torch_fit": ctx.fit_memory.get("torch_threads")},
+                      "load_average": dict(zip(("job_start", "job_end"),
+                                               mem_eval.load_average, strict=True))}
         store.write_run(folder, config=config, metrics=metrics, per_user=per_user,
                         efficiency=efficiency, samples=samples, env=env,
                         fingerprint=fp.to_dict())

@@ -43,7 +43,12 @@ from benchmark import atomic
 log = logging.getLogger("recbench")
 
 SCHEMA_VERSION = 1
-METRIC_VERSION = 2  # 2: sampled protocol breaks ties by item id (1 favoured positives)
+# 2: sampled protocol breaks ties by item id (1 favoured positives)
+# 3: gauc = RecBole's positives-weighted definition (2 weighted by pos x neg pairs, now
+#    gauc_pairs); per_user.npz holds each weighted metric's <metric>_weight; SASRec/GRU4Rec
+#    validation rows carry a history that grows with valid items (RecBole's construction), which
+#    changes their early stopping; the next_item protocol is new
+METRIC_VERSION = 3
 MARKER = "COMPLETE"
 MARKER_FORMAT = 2
 RUN_FILES = ("config.json", "metrics.json", "per_user.npz", "efficiency.json", "samples.jsonl",

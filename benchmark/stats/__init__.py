@@ -9,6 +9,7 @@ One module per job, scipy underneath, two-sided by default and seeded explicitly
 - ``corrections``: Holm-Bonferroni and Benjamini-Hochberg adjusted p-values.
 - ``wtl``: win / tie / loss counts.
 - ``seeds``: mean +- std over seeds and a paired test over seeds.
+- ``weighted``: the same for a weighted mean over users (GAUC): weighted t, sign-flip, bootstrap.
 
 RecBole's ``significance_test.py`` runs a one-sided 'less' test, where a small p means "ours is
 *worse*"; every function here defaults to ``alternative="two-sided"`` to avoid that trap.

@@ -6,7 +6,8 @@
   drawn once per seed and frozen to a file whose sha256 is recorded; ties broken by the lower
   item id, as in full ranking (metric version 2; version 1 broke them in favour of positives).
 - pointwise: every test pair, labelled like (rating >= threshold) or dislike, scored by the
-  model; AUC over all pairs, GAUC over users having both labels.
+  model; AUC over all pairs, GAUC over users having both labels (``gauc``: RecBole's, weighted
+  by the user's positives; ``gauc_pairs``: weighted by (positive, negative) pairs).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from benchmark.config.suite import AccuracySettings
 from benchmark.data.split import Split
 from benchmark.errors import ModelOutputError
-from benchmark.metrics.pointwise import auc, gauc
+from benchmark.metrics.pointwise import auc, group_auc
 from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.sampled import draw_negatives, load_negatives, save_negatives
 from benchmark.metrics.topk import topk_from_scores
@@ -88,6 +89,8 @@ class AccuracyTrack:
                 self._sampled(model, split, users, truth, result)
             elif protocol == "pointwise":
                 self._pointwise(model, split, users, result)
+            elif protocol == "next_item":
+                self._next_item(model, split, users, result)
         return result
 
     def _timed(self, result: TrackResult, fn, *args):
@@ -121,6 +124,16 @@ class AccuracyTrack:
                                  on_batch=bar.update)
         bar.close()
         self._add_ranking(result, "full", users, topk, truth)
+
+    def _next_item(self, model, split, users, result) -> None:
+        from benchmark.tracks.next_item import evaluate_next_item
+
+        bar = self._bar(0, f"{model.name}: next-item queries")
+        evaluate_next_item(model, split, users, self.s.ks, mask_seen=self.s.mask_seen,
+                           result=result, timed=lambda fn, *a: self._timed(result, fn, *a),
+                           memory_budget_mb=self.s.memory_budget_mb,
+                           user_batch=self.s.user_batch, bar=bar)
+        bar.close()
 
     def negatives(self, split: Split, users: np.ndarray) -> tuple[np.ndarray, str, Path]:
         """Frozen negatives for these users: drawn once per (split, n) and reused by every model."""
@@ -175,10 +188,13 @@ class AccuracyTrack:
         scores = check_scores(self._timed(result, model.score, u, it), model.name, (len(u),))
         result.rows.append(MetricRow("accuracy", "pointwise", "auc", None,
                                      auc(labels, scores), len(u)))
-        value, g_users, per_user = gauc(u, labels, scores)
-        result.rows.append(MetricRow("accuracy", "pointwise", "gauc", None, value, len(g_users)))
-        result.per_user["accuracy/pointwise/users"] = np.asarray(g_users, dtype=np.int64)
-        result.per_user["accuracy/pointwise/gauc"] = np.asarray(per_user, dtype=np.float64)
+        g = group_auc(u, labels, scores)
+        result.per_user["accuracy/pointwise/users"] = np.asarray(g.users, dtype=np.int64)
+        # per-user AUC and its weight: the tests then test the weighted mean the row reports
+        for name, value in (("gauc", g.gauc), ("gauc_pairs", g.gauc_pairs)):
+            result.rows.append(MetricRow("accuracy", "pointwise", name, None, value, len(g.users)))
+            result.per_user[f"accuracy/pointwise/{name}"] = g.auc
+            result.per_user[f"accuracy/pointwise/{name}_weight"] = g.weights(name)
 
     def _bar(self, total: int, desc: str):
         from tqdm.auto import tqdm

@@ -6,9 +6,9 @@ training set, which serves every support size and the new items together, and on
 cross-domain set; both fit times are recorded (``info["cold_start_fit_seconds"]``).
 
 Protocols (contracts item 2): "new_user" (the default support size), "new_user_n{N}" (the other
-sizes), "new_item", "cross_domain". Metrics per protocol: pointwise "auc" and "gauc" over the
-evaluated (user, item) pairs labelled like / dislike (rating >= threshold), and the ranking metrics
-at each k:
+sizes), "new_item", "cross_domain". Metrics per protocol: pointwise "auc", "gauc" and
+"gauc_pairs" (``benchmark.metrics.pointwise``) over the evaluated (user, item) pairs labelled
+like / dislike (rating >= threshold), and the ranking metrics at each k:
 
 - new users: rank every warm item except the user's support items; truth = held-out positives.
 - new items: rank the new items only (the usual item cold-start protocol); truth = the user's
@@ -36,7 +36,7 @@ from benchmark.config.base import Strict
 from benchmark.data.coldstart import ColdStartSpec
 from benchmark.data.types import Interactions
 from benchmark.errors import DataError
-from benchmark.metrics.pointwise import auc, gauc
+from benchmark.metrics.pointwise import auc, group_auc
 from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Capability, Recommender
@@ -225,12 +225,16 @@ class ColdStartTrack:
             return
         s = self._score_pairs(result, model, u, it, pop, pop_users, pop_items)
         result.rows.append(MetricRow("cold_start", protocol, "auc", None, auc(labels, s), len(u)))
-        value, g_users, per_user = gauc(u, labels, s)
-        result.rows.append(MetricRow("cold_start", protocol, "gauc", None, value, len(g_users)))
-        # aligned with the ranking users; NaN where a user lacks one of the two labels
-        aligned = np.full(len(users), np.nan)
-        aligned[np.searchsorted(users, g_users)] = per_user
-        result.per_user[f"cold_start/{protocol}/gauc"] = aligned
+        g = group_auc(u, labels, s)
+        at = np.searchsorted(users, g.users)
+        for name, value in (("gauc", g.gauc), ("gauc_pairs", g.gauc_pairs)):
+            result.rows.append(MetricRow("cold_start", protocol, name, None, value, len(g.users)))
+            # aligned with the ranking users; NaN where a user lacks one of the two labels; the
+            # weights beside, so that tests test the weighted mean the row reports
+            for suffix, per_user in (("", g.auc), ("_weight", g.weights(name))):
+                aligned = np.full(len(users), np.nan)
+                aligned[at] = per_user
+                result.per_user[f"cold_start/{protocol}/{name}{suffix}"] = aligned
 
     def _score_all(self, result, model, block, pop, pop_users, pop_items):
         # with a fallback every candidate is a fallback user's or a new item: the model is not

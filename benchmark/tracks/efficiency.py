@@ -12,8 +12,15 @@ Rows (contracts item 2), protocol "cuda" when the model's fit used the GPU, else
   the process over the fit and the timed inference. MiB; the paper's "Memory (GB)" is /1024.
 - params / params_trainable: every parameter of the torch modules the model holds, and those
   requiring gradients; for models without torch modules both are ``num_parameters()``.
+- CPU time beside the wall times (wall time on a shared machine depends on its load; CPU time
+  at a known thread count much less): train_cpu_seconds (process user + system seconds over the
+  main fit, every thread), inference_seconds / inference_cpu_seconds (wall / CPU of the timed
+  requests plus the throughput pass), latency_cpu_ms_p50/p95/p99 (CPU ms per one-user request).
+  ``recbench check`` gates the CPU numbers instead of the wall ones when both runs have them.
 
-``info["efficiency"]`` says which memory was measured, the hardware and the load average.
+``info["efficiency"]`` says which memory was measured, the hardware, torch's thread count (fit
+and inference; the suite's ``threads`` setting) and the load average (fit and inference, at the
+start and end of each).
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from benchmark.tracks.accuracy import _per_user_items
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
 
 UNITS = ("train_seconds: s (paper hours = s / 3600); latency: ms per one-user rank() request; "
-         "throughput: users per second; peak_memory_mb: MiB (paper GB = MiB / 1024)")
+         "throughput: users per second; peak_memory_mb: MiB (paper GB = MiB / 1024); "
+         "*_cpu_*: process CPU time (user + system, all threads) in s or ms")
 
 
 class EfficiencySettings(Strict):
@@ -67,11 +75,12 @@ def parameter_counts(model: Recommender) -> tuple[int, int, str]:
     return n, n, "model.num_parameters()"
 
 
-def percentiles_ms(seconds: list[float]) -> dict[str, float]:
+def percentiles_ms(seconds: list[float], prefix: str = "latency_ms") -> dict[str, float]:
+    """p50/p95/p99 of ``seconds`` in ms, named ``<prefix>_p50`` etc."""
     ms = np.asarray(seconds, dtype=np.float64) * 1000.0
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return {"latency_ms_p50": float(p50), "latency_ms_p95": float(p95),
-            "latency_ms_p99": float(p99)}
+    return {f"{prefix}_p50": float(p50), f"{prefix}_p95": float(p95),
+            f"{prefix}_p99": float(p99)}
 
 
 class EfficiencyTrack:
@@ -84,7 +93,7 @@ class EfficiencyTrack:
 
     def run(self, ctx: TrackContext) -> TrackResult:
         from benchmark.llm.cache import cache_stats, uncached
-        from benchmark.runner.env import hardware
+        from benchmark.runner.env import THREADS_VAR, hardware, thread_info
         from benchmark.runner.memory import PeakMemory
 
         model = ctx.fitted_model()
@@ -98,21 +107,24 @@ class EfficiencyTrack:
         seen = _per_user_items(history.frame, np.unique(req_users))
         seen_of = dict(zip(np.unique(req_users).tolist(), seen))
         latencies: list[float] = []
+        cpu_latencies: list[float] = []  # process CPU seconds per request (all threads)
         before = cache_stats()
         with PeakMemory() as mem, uncached():  # computed answers only: a cache read is no latency
             for i, u in enumerate(req_users):
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 model.rank(np.array([u]), self.s.k, exclude=[seen_of[int(u)]])
                 if i >= self.s.warmup:
                     latencies.append(time.perf_counter() - t0)
+                    cpu_latencies.append(time.process_time() - c0)
             tp_users = users if len(users) <= self.s.throughput_users else np.sort(
                 rng.choice(users, self.s.throughput_users, replace=False))
             tp_seen = _per_user_items(history.frame, tp_users)
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             for start in range(0, len(tp_users), self.s.batch_size):
                 block = tp_users[start:start + self.s.batch_size]
                 model.rank(block, self.s.k, exclude=tp_seen[start:start + self.s.batch_size])
             tp_seconds = time.perf_counter() - t0
+            tp_cpu_seconds = time.process_time() - c0
         result.inference_seconds = sum(latencies) + tp_seconds
         result.inference_calls = len(latencies) + -(-len(tp_users) // self.s.batch_size)
 
@@ -129,9 +141,18 @@ class EfficiencyTrack:
             measured = "process peak RSS, sampled every 20 ms (fit and inference)"
         protocol = "cuda" if on_cuda else "cpu"
         total, trainable, counted = parameter_counts(model)
+        fit_cpu = fit_mem.get("cpu_seconds")
         values: dict[str, tuple[float, int]] = {
             "train_seconds": (float(ctx.fit_seconds or 0.0), 1),
+            # the main fit's CPU seconds, when the job's probe measured them
+            **({"train_cpu_seconds": (float(fit_cpu), 1)} if fit_cpu is not None else {}),
+            # n: users ranked by the timed requests and the throughput pass
+            "inference_seconds": (sum(latencies) + tp_seconds, len(latencies) + len(tp_users)),
+            "inference_cpu_seconds": (sum(cpu_latencies) + tp_cpu_seconds,
+                                      len(latencies) + len(tp_users)),
             **{k: (v, len(latencies)) for k, v in percentiles_ms(latencies).items()},
+            **{k: (v, len(cpu_latencies))
+               for k, v in percentiles_ms(cpu_latencies, "latency_cpu_ms").items()},
             "throughput_users_per_s": (len(tp_users) / tp_seconds if tp_seconds > 0 else
                                        float("inf"), len(tp_users)),
             "peak_memory_mb": (float(peak), 1),
@@ -146,12 +167,33 @@ class EfficiencyTrack:
             "requests": self.s.requests, "warmup": self.s.warmup,
             "throughput_batch": self.s.batch_size, "hardware": hardware(),
             "load_average": _load_average(),
+            # CPU context of every number above: threads and load during the fit and inference
+            "threads": {**thread_info(int(os.environ.get(THREADS_VAR) or 0)),
+                        "torch_fit": fit_mem.get("torch_threads"),
+                        "torch_inference": eval_mem.get("torch_threads")},
+            "load_average_fit": fit_mem.get("load_average"),
+            "load_average_inference": eval_mem.get("load_average"),
+            "cpu_seconds": {"fit": fit_cpu, "inference": sum(cpu_latencies) + tp_cpu_seconds,
+                            "fit_children": fit_mem.get("children_cpu_seconds"),
+                            "cpu_per_wall_fit": _ratio(fit_cpu, ctx.fit_seconds),
+                            "cpu_per_wall_inference": _ratio(
+                                sum(cpu_latencies) + tp_cpu_seconds,
+                                sum(latencies) + tp_seconds)},
+            "cpu_seconds_note": "process user + system CPU time over all threads (the memory "
+                                "sampler thread's small share included); on a loaded machine "
+                                "wall time grows while CPU time at the same thread count "
+                                "barely moves",
             "response_cache": "bypassed while timing (every answer computed); lookups "
                               f"{cache_stats()['misses'] - before['misses']} missed on purpose",
             "train_seconds_note": "main fit only; extra fits of other tracks are in "
                                   "efficiency.json extra_fit_seconds",
         }
         return result
+
+
+def _ratio(cpu: float | None, wall: float | None) -> float | None:
+    """CPU seconds per wall second (about the threads kept busy), None when unknown."""
+    return round(cpu / wall, 3) if cpu is not None and wall else None
 
 
 def _load_average() -> Any:

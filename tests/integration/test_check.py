@@ -4,6 +4,8 @@ growth."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -58,10 +60,36 @@ def _check(capsys, baseline, current, *extra):
 def test_planted_regression_fails(runs, capsys):
     code, out = _check(capsys, runs["base"], runs["planted"])
     assert code == 1
-    assert out.startswith("6 REGRESSION(S) (exit 1)")  # m: 5 ranking metrics + gauc
+    # m: 5 ranking metrics + gauc + gauc_pairs (both tested on their weighted means)
+    assert out.startswith("7 REGRESSION(S) (exit 1)")
     first = out.splitlines()[5]
     assert first.startswith("| REGRESSION") and "| m " in first
-    assert "random" not in "".join(ln for ln in out.splitlines() if "REGRESSION |" in ln)
+    assert "random" not in "".join(ln for ln in out.splitlines()
+                                   if ln.startswith("| REGRESSION"))
+    for metric in ("gauc", "gauc_pairs"):
+        assert re.search(rf"\| REGRESSION\s+\| ml-100k\s*\| m\s*\| accuracy/pointwise/{metric}\s",
+                         out), out
+    assert "note: gauc is tested on its weighted mean" in out
+
+
+def test_the_track_stores_gauc_weights_and_reports_the_weighted_mean(runs):
+    """per_user.npz holds each GAUC's per-user AUC and weight, and the row is their weighted
+    mean: RecBole's (by positives) for gauc, by (positive, negative) pairs for gauc_pairs."""
+    from benchmark.report.runs import load_runs
+
+    for run in load_runs([runs["base"]]):
+        table = run.per_user_table()
+        users = table["accuracy/pointwise/users"]
+        pos = table["accuracy/pointwise/gauc_weight"]
+        pairs = table["accuracy/pointwise/gauc_pairs_weight"]
+        aucs = table["accuracy/pointwise/gauc"]
+        assert len(users) == len(pos) == len(pairs) == len(aucs) > 10
+        np.testing.assert_array_equal(table["accuracy/pointwise/gauc_pairs"], aucs)
+        assert np.all(pos >= 1) and np.all(pairs >= pos) and np.all(pos == np.round(pos))
+        values = {k.metric: v for k, v in run.values.items() if k.protocol == "pointwise"}
+        assert values["gauc"] == pytest.approx(np.average(aucs, weights=pos), abs=1e-12)
+        assert values["gauc_pairs"] == pytest.approx(np.average(aucs, weights=pairs), abs=1e-12)
+        assert run.metric_version == store.METRIC_VERSION == 3
 
 
 def test_same_code_other_seed_is_noise(runs, capsys):

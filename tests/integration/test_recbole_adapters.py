@@ -97,9 +97,15 @@ def test_sequential_files_carry_history(name, split, tmp_path_factory):
     for part in ("train", "valid"):
         lengths = read[part]["item_id_list:token_seq"].str.split(" ").map(len)
         assert lengths.max() == width and lengths.min() >= 1  # capped at max_seq_length
-    for row in read["valid"].head(50).itertuples(index=False):
-        history = [int(t) for t in row[1].split(" ")]
-        assert history == train_seqs[int(row[0])][-width:].tolist()  # all train items, in order
+    # valid rows: train items, then the earlier valid items (the history grows, as in RecBole)
+    valid_seqs, done = split.valid.sequences(), dict.fromkeys(train_seqs, 0)
+    for row in read["valid"].itertuples(index=False):
+        user, j = int(row[0]), done[int(row[0])]
+        expected = np.concatenate([train_seqs[user], valid_seqs[user][:j]])[-width:]
+        assert [int(t) for t in row[1].split(" ")] == expected.tolist()
+        assert int(row[2]) == valid_seqs[user][j]
+        done[user] += 1
+    assert sum(done.values()) == len(split.valid)
     assert read["test"].equals(read["valid"])  # the adapter's stand-in third file
     # at test time the history is train + valid, the last max_seq_length items
     user, items = next(iter(split.train.concat(split.valid).sequences().items()))

@@ -28,15 +28,24 @@ HASH = "ab" * 32
 def make_run(root, model, seed, per_user: dict[str, np.ndarray], users: np.ndarray, *,
              dataset="ml-100k", split_hash=HASH, extra_rows=(), modalities_used=None,
              registry=None, params=None, config_extra=None, commit="c0ffee", suite="s",
-             metric_version=None, track_settings=None):
-    """A complete run folder: rows are the means of the given per-user arrays (+ extra rows)."""
+             metric_version=None, track_settings=None, weights=None):
+    """A complete run folder: rows are the means of the given per-user arrays (+ extra rows).
+
+    ``weights``: per-user weights of weighted metrics (GAUC), by the same keys; their rows are
+    then weighted means (NaN users left out) and the weights are stored as ``<key>_weight``.
+    """
     rows, arrays = [], {}
     for key, values in per_user.items():
         track, protocol, label = key.split("/")
         metric, _, k = label.partition("@")
+        value = float(np.mean(values))
+        if weights and key in weights:
+            w = np.asarray(weights[key], dtype=np.float64)
+            ok = ~np.isnan(np.asarray(values, dtype=np.float64))
+            value = float(np.average(np.asarray(values)[ok], weights=w[ok]))
+            arrays[f"{key}_weight"] = w
         rows.append({"track": track, "protocol": protocol, "metric": metric,
-                     "k": int(k) if k else None, "value": float(np.mean(values)),
-                     "n": len(values)})
+                     "k": int(k) if k else None, "value": value, "n": len(values)})
         arrays[key] = np.asarray(values, dtype=np.float64)
         arrays[f"{track}/{protocol}/users"] = np.asarray(users, dtype=np.int64)
     rows += [dict(r) for r in extra_rows]
@@ -70,6 +79,7 @@ def three_models(tmp_path_factory):
     n = 300
     rng = np.random.default_rng(0)
     truth = {}
+    positives = np.random.default_rng(9).integers(1, 6, n).astype(float)  # GAUC's weights
     for seed in (0, 1):
         base = rng.random(n) * 0.5
         vals = {"base": base, "good": np.clip(base + 0.1 + rng.normal(0, 0.05, n), 0, 1),
@@ -88,6 +98,7 @@ def three_models(tmp_path_factory):
             make_run(root, name, seed, {"accuracy/full/ndcg@10": v[order],
                                         "accuracy/pointwise/gauc": v[order] * 0.5 + 0.5},
                      users, extra_rows=extra,
+                     weights={"accuracy/pointwise/gauc": positives[order]},
                      modalities_used=["interactions", "text"] if name == "good" else None)
             truth[(name, seed)] = v
     return root, truth
@@ -266,8 +277,14 @@ def test_nan_per_user_values_mean_undefined_and_are_dropped(tmp_path):
     a[[3, 7]] = np.nan
     b = np.linspace(0.3, 0.8, 40) + np.random.default_rng(2).normal(0, 0.05, 40)
     b[[7, 11]] = np.nan
-    make_run(tmp_path, "base", 0, {"cold_start/new_item/gauc": b}, u)
-    make_run(tmp_path, "m", 0, {"cold_start/new_item/gauc": a}, u)
+    # weights NaN where the values are (as the track writes them); equal weights elsewhere: the
+    # weighted test is then the plain paired t-test
+    w = np.where(np.isnan(a), np.nan, 2.0)
+    wb = np.where(np.isnan(b), np.nan, 2.0)
+    make_run(tmp_path, "base", 0, {"cold_start/new_item/gauc": b}, u,
+             weights={"cold_start/new_item/gauc": wb})
+    make_run(tmp_path, "m", 0, {"cold_start/new_item/gauc": a}, u,
+             weights={"cold_start/new_item/gauc": w})
     row = compare(load_runs([tmp_path]), CompareOptions("base", n_resamples=200)).iloc[0]
     keep = ~np.isnan(a) & ~np.isnan(b)
     assert row["n_users"] == 37

@@ -209,3 +209,97 @@ def test_reproduce_cli_shows_the_human_table_alone_and_in_all(tmp_path):
         assert ("Table I: Overall performance" in text) == others
         assert re.search(r"\|\s*ExplainRec\s*\|\s*clarity \(1-5\)\s*\|\s*4\.3\s*\|\s*"
                          r"2\.5000.*LLM judge SmolLM2-135M-Instruct, not human raters", text)
+
+
+# --- BLEU of unknown scale (Table II) and citations ---------------------------------------------
+
+
+def test_table_two_bleu_states_its_unknown_scale_and_both_readings():
+    t = load_tables("explainrec")["II"]
+    bleu = next(c for c in t.columns if c.metric == "bleu4")
+    assert bleu.published_scale == "unknown" and bleu.scale == 1.0
+    assert bleu.readings(0.423) == pytest.approx({"0-100": 0.423, "0-1": 42.3})
+    assert bleu.readings(0.156) == pytest.approx({"0-100": 0.156, "0-1": 15.6})
+    assert any("0.423" in n and "42.3" in n and "sacrebleu's 0-100" in n for n in t.notes)
+    auc = next(c for c in t.columns if c.metric == "auc")
+    assert auc.published_scale is None and auc.readings(0.865) == {}
+
+
+@pytest.mark.parametrize("ours", [0.423, 42.3])
+def test_bleu_of_unknown_scale_is_never_reproduced(tmp_path, ours):
+    """Ours straddles one reading of the published 0.423 (0-100: 0.423; 0-1: 42.3): shown
+    beside both readings, never called reproduced."""
+    tables = load_tables("explainrec")
+    users = np.arange(40)
+    spread = np.linspace(-0.05, 0.05, 40) * ours
+    for s in (0, 1):
+        make_run(tmp_path, "explainrec", s, {"explanation/silver/bleu4": ours + spread}, users,
+                 registry="explainrec", params={"variant": "full"}, dataset="ml-25m")
+    got = _verdicts(tables, load_runs([tmp_path]), "II")
+    v = got[("full", "BLEU")]
+    assert v.ours == pytest.approx(ours) and v.ci[0] < ours < v.ci[1]
+    assert v.verdict == "not comparable: unknown scale"
+    assert v.readings == pytest.approx({"0-100": 0.423, "0-1": 42.3})
+    assert v.delta is None
+    assert v.deltas == pytest.approx({"0-100": ours - 0.423, "0-1": ours - 42.3})
+    assert "does not state its bleu4 scale" in v.why and "never judged across scales" in v.why
+    assert "0.423 if the paper's scale is 0-100 or 42.3 if the paper's scale is 0-1" in v.why
+    w = got[("w/o preference attribution", "BLEU")]  # no run of that variant: still both
+    assert w.verdict == "not comparable: unknown scale" and w.ours is None
+    assert w.readings == pytest.approx({"0-100": 0.156, "0-1": 15.6})
+    assert "also no run of explainrec {'variant': 'no_attribution'}" in w.why
+    text = render([tables["II"]], [list(got.values())])
+    assert re.search(r"\|\s*full\s*\|\s*BLEU\s*\|\s*0\.423 \(if 0-100\) / 42\.3 \(if 0-1\)\s*\|"
+                     r".*\|\s*not comparable: unknown scale\s*\|", text)
+    assert re.search(r"\|\s*w/o preference attribution\s*\|\s*BLEU\s*\|\s*0\.156 \(if 0-100\) "
+                     r"/ 15\.6 \(if 0-1\)", text)
+    assert not any(c.verdict in ("reproduced", "not reproduced") for c in got.values()
+                   if c.column == "BLEU")
+
+
+def _bleu_table(**column) -> dict:
+    return {"paper": "x", "table": "T", "title": "t", "source": "A et al., T, Table 1",
+            "columns": [{"id": "bleu", "header": "BLEU", "datasets": ["ml-100k"],
+                         "track": "explanation", "protocol": "silver", "metric": "bleu4",
+                         **column}],
+            "rows": [{"name": "r", "model": "m", "values": [0.30]}]}
+
+
+def test_a_bleu_column_must_state_its_scale_and_a_stated_one_is_judged(tmp_path):
+    from benchmark.config.base import parse_model
+    from benchmark.errors import ConfigError
+    from benchmark.report.paper import PaperTable
+
+    with pytest.raises(ConfigError, match="published_scale"):
+        parse_model(PaperTable, _bleu_table(), "x.toml")
+    with pytest.raises(ConfigError, match="needs scale = 0.01"):
+        parse_model(PaperTable, _bleu_table(published_scale="0-1"), "x.toml")
+    with pytest.raises(ConfigError, match="bleu / rouge columns only"):
+        bad = _bleu_table(published_scale="0-100")
+        bad["columns"][0]["metric"] = "auc"
+        parse_model(PaperTable, bad, "x.toml")
+    # a stated 0-1 scale: ours (0-100) x 0.01 is compared with the published 0.30
+    t = parse_model(PaperTable, _bleu_table(published_scale="0-1", scale=0.01), "x.toml")
+    make_run(tmp_path, "m", 0, {"explanation/silver/bleu4": np.linspace(25.0, 35.0, 40)},
+             np.arange(40))
+    v = judge(t, load_runs([tmp_path]), n_resamples=300)[0]
+    assert v.ours == pytest.approx(0.30) and v.readings is None
+    assert v.verdict == "reproduced" and v.delta == pytest.approx(0.0, abs=1e-12)
+
+
+def test_sources_cite_the_papers_not_project_issues():
+    from benchmark.config.base import read_toml
+
+    for path in sorted(PAPER_DIR.glob("*.toml")):
+        source, table = read_toml(path)["source"], read_toml(path)["table"]
+        assert "issue" not in source.lower() and "explainrec-bench" not in source, path.name
+        assert " et al." in source, path.name  # authors
+        if path.name.startswith("explainrec"):
+            assert source.startswith("Ma et al., the ExplainRec paper")
+            assert "venue" in source and "not stated in the source material" in source
+            assert (f"Table {table}:" in source) or table == "human"
+        else:
+            assert source.startswith('Bao et al., "TALLRec: An Effective and Efficient Tuning '
+                                     'Framework to Align Large Language Model with '
+                                     'Recommendation", RecSys 2023, arXiv:2305.00447')
+            assert "Main results" in source
