@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchError, ConfigError
+from benchmark.hashing import update_with_file
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -77,9 +78,7 @@ def weights_sha256(path: Path) -> str:
                          "point the model at a folder saved with save_pretrained()")
     for p in files:
         h.update(p.name.encode())
-        with p.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                h.update(chunk)
+        update_with_file(h, p)
     return h.hexdigest()
 
 

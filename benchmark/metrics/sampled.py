@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark import atomic
+from benchmark.hashing import file_sha256
 from benchmark.metrics.ranking import member_of_rows
 
 
@@ -126,11 +127,7 @@ def draw_negatives(n_items: int, users: np.ndarray, seen: list[np.ndarray], n_ne
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def save_negatives(path: str | os.PathLike[str], users: np.ndarray, negatives: np.ndarray) -> str:

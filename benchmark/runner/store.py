@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from benchmark import atomic
+from benchmark.hashing import file_sha256
 
 log = logging.getLogger("recbench")
 
@@ -94,11 +95,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def is_complete(folder: Path) -> bool:
