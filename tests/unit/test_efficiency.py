@@ -89,10 +89,17 @@ def test_percentiles_and_memory_probe():
     import psutil
 
     before = psutil.Process().memory_info().rss / 2**20
+    import mmap
+
     with PeakMemory(interval=0.005) as mem:
-        block = np.ones(256 * 2**20 // 8)  # 256 MiB, touched (a fresh mmap: above glibc's cap)
+        # 256 MiB of fresh anonymous pages, every page written: an allocator could hand back
+        # pages this process already holds (RSS unchanged), a new mapping cannot
+        block = mmap.mmap(-1, 256 * 2**20)
+        view = np.frombuffer(block, dtype=np.uint8)
+        view[::4096] = 1
         time.sleep(0.3)  # the sampler thread gets many turns even on a loaded machine
-        del block
+        del view
+        block.close()
     after = psutil.Process().memory_info().rss / 2**20
     # the 256 MiB were freed before the block ended: only the sampled peak still shows them
     assert mem.summary()["rss_peak_mb"] - before >= 200
