@@ -96,8 +96,8 @@ class TALLRec(Recommender):
         self._info["backbone"] = describe_backbone(bb)
         self._info["threads"] = thread_choice(bb, c.num_threads)
         self._threads = int(self._info["threads"]["num_threads"])
-        if c.zero_shot:
-            pass  # answered by the backbone as loaded
+        if c.zero_shot:  # answered by the backbone as loaded: nothing becomes trainable
+            pass
         elif c.finetune == "lora":
             bb = add_lora(bb, r=c.lora_r, alpha=c.lora_alpha, dropout=c.lora_dropout,
                           targets=c.lora_targets or None)

@@ -29,6 +29,14 @@ def safe_name(value: str) -> str:
     return value
 
 
+def _distinct(what: str, names: list[str], fix: str, where: str = "") -> None:
+    """Each name once, and no two that differ only in case (one run folder each)."""
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{what} {dup} appear twice{where}; {fix}")
+    _same_folder(what.replace("(s)", "s"), names)
+
+
 def _same_folder(what: str, names: list[str]) -> None:
     """Names that differ only in case share a folder on case-insensitive filesystems."""
     seen: dict[str, str] = {}
@@ -211,18 +219,11 @@ class SuiteSpec(Strict):
 
     @model_validator(mode="after")
     def _unique_labels(self) -> SuiteSpec:
-        keys = [m.key for m in self.models]
-        dup = sorted({k for k in keys if keys.count(k) > 1})
-        if dup:
-            raise ValueError(f"model label(s) {dup} appear twice; give each entry a distinct "
-                             "'label'")
-        _same_folder("model labels", keys)
-        names = [d.name for d in self.datasets]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"dataset(s) {dup} appear twice under [[datasets]]; their runs would "
-                             "share one folder (run a second split as another suite)")
-        _same_folder("datasets", names)
+        _distinct("model label(s)", [m.key for m in self.models],
+                  "give each entry a distinct 'label'")
+        _distinct("dataset(s)", [d.name for d in self.datasets],
+                  "their runs would share one folder (run a second split as another suite)",
+                  where=" under [[datasets]]")
         if not self.seeds:
             raise ValueError("seeds must list at least one seed")
         for m in self.models:
