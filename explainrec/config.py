@@ -55,6 +55,12 @@ class ExplainRecConfig:
     # --- inference -----------------------------------------------------------------------------
     eval_batch_size: int = 64
     max_new_tokens: int = 40
+    #: decoding starts from the item's title, as every O_reason target does (the subject is fixed,
+    #: the rest is generated); the text is then cut to whole sentences
+    prime_title: bool = True
+    #: never repeat an n-gram within one explanation (0 = off): greedy decoding of a small LM
+    #: loops ("the movie \"Liked\" ... the movie \"Liked\"")
+    no_repeat_ngram: int = 3
     #: torch intra-op threads while fitting/scoring; 0 = the faster of 1 and all cores by a timed
     #: probe once the backbone is loaded (recorded in the fit info)
     num_threads: int = 0

@@ -52,7 +52,12 @@ class ExplainRec(Recommender):
         self.net = None
         self.kb = None
         self._info: dict[str, Any] = {"variant": self.config.variant,
-                                      "components": self.config.switches}
+                                      "components": self.config.switches,
+                                      "decoding": {"greedy": True,
+                                                   "max_new_tokens": self.config.max_new_tokens,
+                                                   "prime_title": self.config.prime_title,
+                                                   "no_repeat_ngram": self.config.no_repeat_ngram,
+                                                   "cut": "whole sentences"}}
         self._halves: dict[tuple[int, int], tuple[str, str]] = {}
         self.grounder = None
         self._recent: dict[int, tuple] = {}
@@ -247,23 +252,35 @@ class ExplainRec(Recommender):
 
     # --- explanations --------------------------------------------------------------------------------
     def _generate_halves(self, users, items) -> None:
+        """Both halves per pair: the reason after "Yes." and after "No.". With ``prime_title``
+        decoding starts from the item's title, the subject every training target (O_reason)
+        opens with; the text is cut to whole sentences and then grounded."""
+        from benchmark.explain.trim import whole_sentences
         from explainrec.lm import greedy
 
-        net, todo = self.net, [(int(u), int(i)) for u, i in zip(users, items)
-                               if (int(u), int(i)) not in self._halves]
-        rows = []
+        net, cfg = self.net, self.config
+        todo = [(int(u), int(i)) for u, i in zip(users, items)
+                if (int(u), int(i)) not in self._halves]
+        rows, primed = [], []
         for u, i in todo:
             hist, liked = self._recent.get(u, ((), ()))
             ids, soft = net.full_row(Example(u, hist, liked, i, False, np.nan, 0),
                                      self._evidence(u, hist))
+            head = net.enc.text(self.items.titles[i]) if cfg.prime_title else []
             for ans in (net.yes, net.no):
-                tail = list(ans) + net.cue
+                tail = list(ans) + net.cue + head
                 rows.append((ids + tail, soft + [-1] * len(tail)))
-        bs = self.config.eval_batch_size
+                primed.append(head)
+        bs, tok = cfg.eval_batch_size, net.bb.tokenizer
         texts = []
         for s in range(0, len(rows), bs):
-            out = greedy(net.bb, net.soft, rows[s:s + bs], self.config.max_new_tokens, [net.eos])
-            texts += [net.bb.tokenizer.decode(t, skip_special_tokens=True).strip() for t in out]
+            out = greedy(net.bb, net.soft, rows[s:s + bs], cfg.max_new_tokens, [net.eos],
+                         no_repeat_ngram=cfg.no_repeat_ngram, primed=primed[s:s + bs])
+            for k, t in enumerate(out):
+                head = primed[s + k]
+                text = tok.decode(list(head) + t, skip_special_tokens=True).strip()
+                skip = len(tok.decode(list(head), skip_special_tokens=True).strip())
+                texts.append(whole_sentences(text, skip=skip))
         for n, (u, i) in enumerate(todo):
             recent = self._recent.get(u, ((), ()))
             self._halves[(u, i)] = (self.grounder(u, i, texts[2 * n], recent),

@@ -83,10 +83,21 @@ def forward_rows(bb, soft_tokens, rows, hidden: bool = False, keep: int = 0):
     return out.logits.float(), h, ids.shape[1]
 
 
+def _banned(seq: list[int], n: int) -> list[int]:
+    """Tokens that would repeat an n-gram already in ``seq`` (its last n-1 tokens seen before)."""
+    if n <= 0 or len(seq) < n:
+        return []
+    tail = tuple(seq[len(seq) - n + 1:])
+    return [seq[k + n - 1] for k in range(len(seq) - n + 1) if tuple(seq[k:k + n - 1]) == tail]
+
+
 def greedy(bb, soft_tokens, rows, max_new_tokens: int, stop_ids: Sequence[int],
-           sample: bool = False) -> list[list[int]]:
+           sample: bool = False, no_repeat_ngram: int = 0,
+           primed: Sequence[Sequence[int]] | None = None) -> list[list[int]]:
     """Greedy (or, ``sample=True``, sampled) continuation of left-padded soft-token prompts,
-    with a key/value cache."""
+    with a key/value cache. ``no_repeat_ngram`` = n > 0 never emits a token that repeats an
+    n-gram of the continuation (a small model's greedy loops otherwise); ``primed[r]`` are the
+    tokens row r already ends with that belong to the text (counted for the n-gram rule)."""
     ids, soft, mask = left_pad(rows, bb.tokenizer.pad_token_id, bb.device)
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
     done = torch.zeros(len(rows), dtype=torch.bool, device=bb.device)
@@ -98,6 +109,11 @@ def greedy(bb, soft_tokens, rows, max_new_tokens: int, stop_ids: Sequence[int],
                        attention_mask=mask, position_ids=pos, use_cache=True)
         for _ in range(max_new_tokens):
             last = res.logits[:, -1, :].float()
+            if no_repeat_ngram > 0:
+                for n in range(len(rows)):
+                    ban = _banned(list(primed[n] if primed else []) + out[n], no_repeat_ngram)
+                    if ban:
+                        last[n, ban] = float("-inf")
             nxt = (torch.multinomial(torch.softmax(last, -1), 1)[:, 0] if sample
                    else last.argmax(-1))
             for n in range(len(rows)):

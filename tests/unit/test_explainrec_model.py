@@ -193,3 +193,19 @@ def test_users_with_a_few_ratings_get_the_meta_step(fitted_variants):
     assert not np.allclose(adapted, base)
     after = [p for p in m.net.bb.model.parameters() if p.requires_grad]
     assert all(torch.equal(a, b) for a, b in zip(params, after))  # the base is restored
+
+
+def test_explanations_start_from_the_item_title_and_end_on_a_sentence(fitted_variants):
+    """prime_title: decoding starts from the item's title (the subject of every O_reason
+    target); the text is cut to whole sentences when one is complete."""
+    m = fitted_variants["full"]
+    users, items = np.array([0, 1, 2, 3]), np.array([6, 31, 3, 22])
+    for i, pair in zip(items, m.explain_contrastive(users, items)):
+        title = m.items.titles[int(i)]
+        for text in pair:
+            assert text.startswith(title)
+            rest = text[len(title):]
+            assert "\n" not in text
+            assert not any(c in rest for c in ".!?") or rest.rstrip("\"'”’)")[-1] in ".!?"
+    assert m.fit_info()["decoding"] == {"greedy": True, "max_new_tokens": 8, "prime_title": True,
+                                        "no_repeat_ngram": 3, "cut": "whole sentences"}
