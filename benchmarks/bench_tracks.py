@@ -102,7 +102,7 @@ def test_bench_coldstart_full_ranking(benchmark, split):
     history = cs.train.concat(cs.valid)
 
     def evaluate():
-        result = TrackResult()
+        result = TrackResult(track="cold_start")
         track._evaluate(result, model, "new_user", part, history, warm, model.pop,
                         pop_users=False, pop_items=False, max_users=None, seed=0)
         return result

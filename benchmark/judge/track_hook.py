@@ -18,6 +18,7 @@ import numpy as np
 from benchmark.judge.base import CRITERIA, JudgeRequest, Rating
 from benchmark.judge.prompt import MAX_LIKED
 from benchmark.judge.settings import JudgeSettings, make_judge
+from benchmark.results import TrackResult
 
 
 def summarise(ratings: list[Rating], suffix: str = "") -> dict[str, tuple[float, int]]:
@@ -41,11 +42,9 @@ def requests_for(samples: list[dict], field: str = "explanation") -> list[JudgeR
                          tuple(s.get("judge_item_genres") or ())) for s in samples]
 
 
-def judge_explanations(s: JudgeSettings, result, protocol: str, samples: list[dict], builder,
-                       cache_dir: Path | None = None, progress: bool = False) -> None:
+def judge_explanations(s: JudgeSettings, result: TrackResult, protocol: str,
+                       samples: list[dict], builder, cache_dir: Path | None = None, progress: bool = False) -> None:
     """Rate ``samples`` (this track's, in pair order) in place and extend ``result``."""
-    from benchmark.tracks.base import MetricRow
-
     t0 = time.perf_counter()
     judge = make_judge(s, cache_dir, progress=bool(progress))
     chosen = samples[:s.max_pairs]
@@ -59,12 +58,12 @@ def judge_explanations(s: JudgeSettings, result, protocol: str, samples: list[di
     for suffix, field, key in parts:
         ratings = judge.rate(requests_for(chosen, field))
         for metric, (value, n) in summarise(ratings, suffix).items():
-            result.rows.append(MetricRow("explanation", protocol, metric, None, value, n))
+            result.add(protocol, metric, value=value, n=n)
         for c in CRITERIA:
             arr = np.full(len(samples), np.nan)
             arr[:len(ratings)] = [np.nan if r.values[c] is None else r.values[c]
                                   for r in ratings]
-            result.per_user[f"explanation/{protocol}/judge_{c}{suffix}"] = arr
+            result.keep(protocol, f"judge_{c}{suffix}", arr)
         for r, smp in enumerate(samples):
             smp[key] = ratings[r].to_json() if r < len(ratings) else None
     result.info["explanation_judge"] = {

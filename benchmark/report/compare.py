@@ -80,7 +80,7 @@ PER_QUERY_PROTOCOLS = ("next_item", "next_item_masked")
 def weight_key(key: MetricKey) -> MetricKey | None:
     """Where a weighted metric's per-user weights are stored; None for a plain mean."""
     if key.protocol in PER_QUERY_PROTOCOLS:
-        return MetricKey(key.track, key.protocol, f"{key.label}_weight", None)
+        return key.weight()
     name = weight_name(key.metric)
     return None if name is None else MetricKey(key.track, key.protocol, name, None)
 

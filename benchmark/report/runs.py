@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import DataError
+from benchmark.results import MetricKey
 from benchmark.runner import store
 from benchmark.stats.pairing import mean_by_user
 
@@ -38,30 +39,6 @@ class PerUserUnavailable(DataError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path} {reason}", RERUN_FIX)
-
-
-def metric_label(metric: str, k) -> str:
-    return f"{metric}@{int(k)}" if k is not None and k == k else metric
-
-
-@dataclass(frozen=True)
-class MetricKey:
-    """What a number is: (track, protocol, metric, k)."""
-
-    track: str
-    protocol: str
-    metric: str
-    k: int | None
-
-    @property
-    def label(self) -> str:
-        return metric_label(self.metric, self.k)
-
-    def per_user_key(self) -> str:
-        return f"{self.track}/{self.protocol}/{self.label}"
-
-    def __str__(self) -> str:
-        return f"{self.track}/{self.protocol}/{self.label}"
 
 
 @dataclass
@@ -143,7 +120,7 @@ class Run:
         table = self.per_user_table()
         path = self.folder / "per_user.npz"
         values = table.get(key.per_user_key())
-        users = table.get(f"{key.track}/{key.protocol}/users")
+        users = table.get(MetricKey.users_key(key.track, key.protocol))
         if values is None or users is None:
             return None
         if values.ndim != 1 or users.ndim != 1 or values.dtype.kind not in "biuf":

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,8 @@ from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.sampled import draw_negatives, load_negatives, save_negatives
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Recommender
-from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
+from benchmark.results import TrackResult, split_label
+from benchmark.tracks.base import TrackContext
 
 RANKING_METRICS = ("hit", "ndcg", "mrr", "recall", "precision")
 
@@ -76,7 +76,7 @@ class AccuracyTrack:
         return self.evaluate(ctx.fitted_model(), ctx.split, ctx.max_eval_users)
 
     def evaluate(self, model: Recommender, split: Split, max_users: int | None = None) -> TrackResult:
-        result = TrackResult()
+        result = TrackResult(track=self.name)
         users = self.eval_users(split, max_users)
         all_test_users = split.test.frame["user"].nunique()
         result.info["users_without_positive_test_items"] = int(all_test_users - len(
@@ -94,20 +94,14 @@ class AccuracyTrack:
         return result
 
     def _timed(self, result: TrackResult, fn, *args):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        result.inference_seconds += time.perf_counter() - t0
-        result.inference_calls += 1
-        return out
+        with result.timed():
+            return fn(*args)
 
     def _add_ranking(self, result: TrackResult, protocol: str, users, topk, truth) -> None:
         values = ranking_metrics(topk, truth, self.s.ks, RANKING_METRICS)
-        result.per_user[f"accuracy/{protocol}/users"] = users.astype(np.int64)
-        for key, per_user in values.items():
-            metric, k = key.split("@")
-            result.per_user[f"accuracy/{protocol}/{key}"] = per_user
-            result.rows.append(MetricRow("accuracy", protocol, metric, int(k),
-                                         float(per_user.mean()), len(per_user)))
+        result.add_users(protocol, users.astype(np.int64))
+        for label, per_user in values.items():
+            result.add(protocol, *split_label(label), per_user)
 
     def _full(self, model, split, users, truth, result) -> None:
         from benchmark.tracks.full_ranking import full_ranking_topk
@@ -186,15 +180,13 @@ class AccuracyTrack:
         it = f["item"].to_numpy().astype(np.int64)
         labels = split.test.liked()[np.isin(split.test.frame["user"].to_numpy(), users)]
         scores = check_scores(self._timed(result, model.score, u, it), model.name, (len(u),))
-        result.rows.append(MetricRow("accuracy", "pointwise", "auc", None,
-                                     auc(labels, scores), len(u)))
+        result.add("pointwise", "auc", value=auc(labels, scores), n=len(u))
         g = group_auc(u, labels, scores)
-        result.per_user["accuracy/pointwise/users"] = np.asarray(g.users, dtype=np.int64)
+        result.add_users("pointwise", np.asarray(g.users, dtype=np.int64))
         # per-user AUC and its weight: the tests then test the weighted mean the row reports
         for name, value in (("gauc", g.gauc), ("gauc_pairs", g.gauc_pairs)):
-            result.rows.append(MetricRow("accuracy", "pointwise", name, None, value, len(g.users)))
-            result.per_user[f"accuracy/pointwise/{name}"] = g.auc
-            result.per_user[f"accuracy/pointwise/{name}_weight"] = g.weights(name)
+            result.add("pointwise", name, None, g.auc, value=value, n=len(g.users),
+                       weights=g.weights(name))
 
     def _bar(self, total: int, desc: str):
         from tqdm.auto import tqdm

@@ -27,7 +27,6 @@ recommends popular items is easy to "align" with, and this says how easy.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +35,9 @@ from pydantic import Field
 from benchmark.config.base import Strict
 from benchmark.data.sequences import items_in_time_order, last_items
 from benchmark.metrics import alignment as am
+from benchmark.results import TrackResult
 from benchmark.tracks.accuracy import _per_user_items
-from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
+from benchmark.tracks.base import TrackContext
 
 PROTOCOL = "target"
 
@@ -65,7 +65,7 @@ class AlignmentTrack:
         self.s = settings
 
     def run(self, ctx: TrackContext) -> TrackResult:
-        result = TrackResult()
+        result = TrackResult(track=self.name)
         probe = ctx.fitted_model() if ctx.has_fitted_model else ctx.build_model("align_probe")
         if not all(hasattr(probe, a) for a in ("explained_model", "align_scores", "align_yes")):
             result.info["alignment_skipped"] = f"{probe.name} does not explain another model"
@@ -73,7 +73,7 @@ class AlignmentTrack:
         return self.evaluate(ctx.fitted_model(), ctx.split, ctx.seed, result)
 
     def evaluate(self, model, split, seed: int, result: TrackResult | None = None) -> TrackResult:
-        result = result or TrackResult()
+        result = result or TrackResult(track=self.name)
         s, target = self.s, model.explained_model
         history = split.train.concat(split.valid)
         rng = np.random.default_rng(seed + 11)
@@ -95,107 +95,102 @@ class AlignmentTrack:
         popular: dict[str, float] = {}
         rows: list[tuple[str, int | None, np.ndarray, str]] = []
         chance: dict[str, float] = {}
-        t0 = time.perf_counter()
+        # every model call of the five tasks (and the cheap bookkeeping between them)
+        with result.timed(calls=5):
 
-        def shuffled(*groups):
-            c = np.concatenate(groups).astype(np.int64)
-            return c[rng.permutation(len(c))]
+            def shuffled(*groups):
+                c = np.concatenate(groups).astype(np.int64)
+                return c[rng.permutation(len(c))]
 
-        def unseen(r, n, avoid=()):
-            pool = np.setdiff1d(np.arange(n_items), np.concatenate([seen[r], np.asarray(
-                avoid, dtype=np.int64)]))
-            return rng.choice(pool, n, replace=False)
+            def unseen(r, n, avoid=()):
+                pool = np.setdiff1d(np.arange(n_items), np.concatenate([seen[r], np.asarray(
+                    avoid, dtype=np.int64)]))
+                return rng.choice(pool, n, replace=False)
 
-        # item -> title
-        items = np.sort(rng.choice(n_items, min(s.title_items, n_items), replace=False))
-        cands = np.stack([shuffled([i], rng.choice(np.setdiff1d(np.arange(n_items), [i]),
-                                                   s.title_candidates - 1, replace=False))
-                          for i in items])
-        truth = np.argmax(cands == items[:, None], 1)
-        sc = model.align_scores("item_title", None, items, cands)
-        rows.append(("item_title_acc", None, am.choice_accuracy(sc, truth), "target_items"))
-        chance["item_title_acc"] = _chance(lambda x: am.choice_accuracy(x, truth), sc.shape, seed)
-        self._keep(result, "item_title", items, None, cands, sc)
+            # item -> title
+            items = np.sort(rng.choice(n_items, min(s.title_items, n_items), replace=False))
+            cands = np.stack([shuffled([i], rng.choice(np.setdiff1d(np.arange(n_items), [i]),
+                                                       s.title_candidates - 1, replace=False))
+                              for i in items])
+            truth = np.argmax(cands == items[:, None], 1)
+            sc = model.align_scores("item_title", None, items, cands)
+            rows.append(("item_title_acc", None, am.choice_accuracy(sc, truth), "target_items"))
+            chance["item_title_acc"] = _chance(lambda x: am.choice_accuracy(x, truth), sc.shape, seed)
+            self._keep(result, "item_title", items, None, cands, sc)
 
-        # user -> history (older items only)
-        rel_items = []
-        for r in range(len(users)):
-            older = np.setdiff1d(seen[r], recent[r])
-            pick = rng.choice(older, min(s.history_items, len(older)), replace=False) \
-                if len(older) else np.zeros(0, dtype=np.int64)
-            rel_items.append(pick)
-        keep = np.array([len(p) == s.history_items for p in rel_items])
-        hu = users[keep]
-        hc = np.stack([shuffled(p, unseen(r, s.history_negatives)) for r, p
-                       in enumerate(rel_items) if len(p) == s.history_items]) if keep.any() \
-            else np.zeros((0, s.history_items + s.history_negatives), dtype=np.int64)
-        if len(hu):
-            rel = np.stack([np.isin(hc[n], rel_items[r]) for n, r in
-                            enumerate(np.flatnonzero(keep))])
-            sc = model.align_scores("history", hu, None, hc)
-            cov = np.full(len(users), np.nan)
-            cov[keep] = am.coverage_at_k(sc, rel)
-            rows.append(("history_coverage", s.history_items, cov, PROTOCOL))
-            chance["history_coverage"] = _chance(lambda x: am.coverage_at_k(x, rel), sc.shape,
-                                                 seed)
-            popular["history_coverage"] = float(am.coverage_at_k(pop[hc], rel).mean())
-            result.info["alignment_history_users"] = int(keep.sum())
+            # user -> history (older items only)
+            rel_items = []
+            for r in range(len(users)):
+                older = np.setdiff1d(seen[r], recent[r])
+                pick = rng.choice(older, min(s.history_items, len(older)), replace=False) \
+                    if len(older) else np.zeros(0, dtype=np.int64)
+                rel_items.append(pick)
+            keep = np.array([len(p) == s.history_items for p in rel_items])
+            hu = users[keep]
+            hc = np.stack([shuffled(p, unseen(r, s.history_negatives)) for r, p
+                           in enumerate(rel_items) if len(p) == s.history_items]) if keep.any() \
+                else np.zeros((0, s.history_items + s.history_negatives), dtype=np.int64)
+            if len(hu):
+                rel = np.stack([np.isin(hc[n], rel_items[r]) for n, r in
+                                enumerate(np.flatnonzero(keep))])
+                sc = model.align_scores("history", hu, None, hc)
+                cov = np.full(len(users), np.nan)
+                cov[keep] = am.coverage_at_k(sc, rel)
+                rows.append(("history_coverage", s.history_items, cov, PROTOCOL))
+                chance["history_coverage"] = _chance(lambda x: am.coverage_at_k(x, rel), sc.shape,
+                                                     seed)
+                popular["history_coverage"] = float(am.coverage_at_k(pop[hc], rel).mean())
+                result.info["alignment_history_users"] = int(keep.sum())
 
-        # user -> next item the target recommends
-        top1 = np.array([ranked[r][0] for r in range(len(users))])
-        nc = np.stack([shuffled([top1[r]], unseen(r, s.next_candidates - 1, [top1[r]]))
-                       for r in range(len(users))])
-        truth = np.argmax(nc == top1[:, None], 1)
-        sc = model.align_scores("next_item", users, None, nc)
-        rows.append(("next_hit", s.k, am.hit_at_k(sc, truth, s.k), PROTOCOL))
-        rows.append(("next_ndcg", s.k, am.ndcg_single_at_k(sc, truth, s.k), PROTOCOL))
-        chance["next_hit"] = _chance(lambda x: am.hit_at_k(x, truth, s.k), sc.shape, seed)
-        chance["next_ndcg"] = _chance(lambda x: am.ndcg_single_at_k(x, truth, s.k), sc.shape,
-                                      seed)
-        popular["next_hit"] = float(am.hit_at_k(pop[nc], truth, s.k).mean())
-        popular["next_ndcg"] = float(am.ndcg_single_at_k(pop[nc], truth, s.k).mean())
-        self._keep(result, "next_item", None, users, nc, sc)
+            # user -> next item the target recommends
+            top1 = np.array([ranked[r][0] for r in range(len(users))])
+            nc = np.stack([shuffled([top1[r]], unseen(r, s.next_candidates - 1, [top1[r]]))
+                           for r in range(len(users))])
+            truth = np.argmax(nc == top1[:, None], 1)
+            sc = model.align_scores("next_item", users, None, nc)
+            rows.append(("next_hit", s.k, am.hit_at_k(sc, truth, s.k), PROTOCOL))
+            rows.append(("next_ndcg", s.k, am.ndcg_single_at_k(sc, truth, s.k), PROTOCOL))
+            chance["next_hit"] = _chance(lambda x: am.hit_at_k(x, truth, s.k), sc.shape, seed)
+            chance["next_ndcg"] = _chance(lambda x: am.ndcg_single_at_k(x, truth, s.k), sc.shape,
+                                          seed)
+            popular["next_hit"] = float(am.hit_at_k(pop[nc], truth, s.k).mean())
+            popular["next_ndcg"] = float(am.ndcg_single_at_k(pop[nc], truth, s.k).mean())
+            self._keep(result, "next_item", None, users, nc, sc)
 
-        # user + candidates -> rank
-        half = s.rank_candidates // 2
-        rc = np.stack([shuffled(rng.choice(ranked[r][:s.interest_top], half, replace=False),
-                                unseen(r, s.rank_candidates - half, ranked[r][:s.interest_top]))
-                       for r in range(len(users))])
-        tr = np.argsort(np.argsort(-np.take_along_axis(scores, rc, 1), 1, kind="stable"), 1)
-        gains = np.maximum(s.k - tr, 0).astype(float)
-        sc = model.align_scores("ranking", users, None, rc)
-        rows.append(("rank_ndcg", s.k, am.graded_ndcg_at_k(sc, gains, s.k), PROTOCOL))
-        chance["rank_ndcg"] = _chance(lambda x: am.graded_ndcg_at_k(x, gains, s.k), sc.shape,
-                                      seed)
-        popular["rank_ndcg"] = float(am.graded_ndcg_at_k(pop[rc], gains, s.k).mean())
-        self._keep(result, "ranking", None, users, rc, sc)
+            # user + candidates -> rank
+            half = s.rank_candidates // 2
+            rc = np.stack([shuffled(rng.choice(ranked[r][:s.interest_top], half, replace=False),
+                                    unseen(r, s.rank_candidates - half, ranked[r][:s.interest_top]))
+                           for r in range(len(users))])
+            tr = np.argsort(np.argsort(-np.take_along_axis(scores, rc, 1), 1, kind="stable"), 1)
+            gains = np.maximum(s.k - tr, 0).astype(float)
+            sc = model.align_scores("ranking", users, None, rc)
+            rows.append(("rank_ndcg", s.k, am.graded_ndcg_at_k(sc, gains, s.k), PROTOCOL))
+            chance["rank_ndcg"] = _chance(lambda x: am.graded_ndcg_at_k(x, gains, s.k), sc.shape,
+                                          seed)
+            popular["rank_ndcg"] = float(am.graded_ndcg_at_k(pop[rc], gains, s.k).mean())
+            self._keep(result, "ranking", None, users, rc, sc)
 
-        # user + item -> will the target recommend it
-        pos = np.array([rng.choice(ranked[r][:s.interest_top]) for r in range(len(users))])
-        neg = np.array([rng.choice(ranked[r][s.interest_far:][np.isfinite(
-            scores[r, ranked[r][s.interest_far:]])]) for r in range(len(users))])
-        p = model.align_yes(np.concatenate([users, users]), np.concatenate([pos, neg]))
-        acc = am.binary_accuracy(p, np.r_[np.ones(len(users)), np.zeros(len(users))])
-        rows.append(("interest_acc", None, (acc[:len(users)] + acc[len(users):]) / 2, PROTOCOL))
-        p_pos, p_neg = p[:len(users)], p[len(users):]
-        rows.append(("interest_auc", None, (p_pos > p_neg) + 0.5 * (p_pos == p_neg), PROTOCOL))
-        chance["interest_acc"] = chance["interest_auc"] = 0.5
-        asked = np.concatenate([pos, neg])
-        popular["interest_acc"] = float(am.binary_accuracy(
-            (pop[asked] > np.median(pop)).astype(float),
-            np.r_[np.ones(len(users)), np.zeros(len(users))]).mean())
-        popular["interest_auc"] = float(np.mean((pop[pos] > pop[neg]) + 0.5 * (pop[pos] == pop[neg])))
-        result.inference_seconds += time.perf_counter() - t0
-        result.inference_calls += 5
+            # user + item -> will the target recommend it
+            pos = np.array([rng.choice(ranked[r][:s.interest_top]) for r in range(len(users))])
+            neg = np.array([rng.choice(ranked[r][s.interest_far:][np.isfinite(
+                scores[r, ranked[r][s.interest_far:]])]) for r in range(len(users))])
+            p = model.align_yes(np.concatenate([users, users]), np.concatenate([pos, neg]))
+            acc = am.binary_accuracy(p, np.r_[np.ones(len(users)), np.zeros(len(users))])
+            rows.append(("interest_acc", None, (acc[:len(users)] + acc[len(users):]) / 2, PROTOCOL))
+            p_pos, p_neg = p[:len(users)], p[len(users):]
+            rows.append(("interest_auc", None, (p_pos > p_neg) + 0.5 * (p_pos == p_neg), PROTOCOL))
+            chance["interest_acc"] = chance["interest_auc"] = 0.5
+            asked = np.concatenate([pos, neg])
+            popular["interest_acc"] = float(am.binary_accuracy(
+                (pop[asked] > np.median(pop)).astype(float),
+                np.r_[np.ones(len(users)), np.zeros(len(users))]).mean())
+            popular["interest_auc"] = float(np.mean((pop[pos] > pop[neg]) + 0.5 * (pop[pos] == pop[neg])))
 
         for metric, k, values, protocol in rows:
-            ok = np.isfinite(values)
-            result.rows.append(MetricRow("alignment", protocol, metric, k,
-                                         float(values[ok].mean()), int(ok.sum())))
-            key = f"{metric}@{k}" if k is not None else metric
-            result.per_user[f"alignment/{protocol}/{key}"] = values
-        result.per_user[f"alignment/{PROTOCOL}/users"] = users
-        result.per_user["alignment/target_items/users"] = items
+            result.add(protocol, metric, k, values)  # the mean over users where it is defined
+        result.add_users(PROTOCOL, users)
+        result.add_users("target_items", items)
         result.info["alignment_chance"] = chance
         result.info["alignment_popularity"] = popular
         result.info["alignment_target"] = {"name": target.name, **target.describe()}

@@ -1,53 +1,21 @@
-"""What a track returns: labelled metric rows plus the per-user values behind each mean."""
+"""What a track is given (``TrackContext``); what it returns lives in ``benchmark.results``."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from benchmark.results import MetricKey, MetricRow, TrackResult
 
 if TYPE_CHECKING:
     from benchmark.data.split import Split
     from benchmark.data.types import Interactions
     from benchmark.models.base import Recommender
 
-
-@dataclass(frozen=True)
-class MetricRow:
-    """One reported number, with the protocol that produced it."""
-
-    track: str
-    protocol: str
-    metric: str
-    k: int | None
-    value: float
-    n: int  # users (ranking, GAUC) or pairs (AUC) the mean is over
-
-    def key(self) -> str:
-        k = f"@{self.k}" if self.k is not None else ""
-        return f"{self.track}/{self.protocol}/{self.metric}{k}"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class TrackResult:
-    rows: list[MetricRow] = field(default_factory=list)
-    #: per-user values: key -> array; "<track>/<protocol>/users" holds the user ids they belong to
-    per_user: dict[str, np.ndarray] = field(default_factory=dict)
-    #: extra facts worth recording (e.g. hash of the frozen negatives file)
-    info: dict = field(default_factory=dict)
-    #: seconds spent in model inference (scoring) inside this track
-    inference_seconds: float = 0.0
-    inference_calls: int = 0
-    #: one dict per evaluated instance worth keeping as text (explanations, prompts); these go to
-    #: the run's samples.jsonl, each tagged with its track
-    samples: list[dict[str, Any]] = field(default_factory=list)
+__all__ = ["MetricKey", "MetricRow", "TrackContext", "TrackResult"]
 
 
 @dataclass

@@ -25,7 +25,6 @@ construction; the ranking is the fixed tie order). Both are recorded in
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Literal
 
@@ -40,8 +39,9 @@ from benchmark.metrics.pointwise import auc, group_auc
 from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Capability, Recommender
+from benchmark.results import TrackResult, split_label
 from benchmark.tracks.accuracy import RANKING_METRICS, _per_user_items, check_scores
-from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
+from benchmark.tracks.base import TrackContext
 
 ColdProtocol = Literal["new_user", "new_item", "cross_domain"]
 
@@ -114,7 +114,7 @@ class ColdStartTrack:
         if self.work_dir is None:
             raise DataError("the cold_start track needs the split folder to freeze its sets in",
                             "run it through `recbench run` (the runner passes the folder)")
-        result = TrackResult()
+        result = TrackResult(track=self.name)
         spec = self.s.spec(ctx.seed)
         fallback: dict[str, str] = {}
         fit_seconds: dict[str, float] = {}
@@ -208,12 +208,9 @@ class ColdStartTrack:
                 scores[row, seen[start + row]] = -np.inf
             topk[start:start + len(block)] = topk_from_scores(scores, kmax, invalid=-np.inf)
         values = ranking_metrics(topk, truth, self.s.ks, RANKING_METRICS)
-        result.per_user[f"cold_start/{protocol}/users"] = users.astype(np.int64)
-        for key, per_user in values.items():
-            metric, k = key.split("@")
-            result.per_user[f"cold_start/{protocol}/{key}"] = per_user
-            result.rows.append(MetricRow("cold_start", protocol, metric, int(k),
-                                         float(per_user.mean()), len(per_user)))
+        result.add_users(protocol, users.astype(np.int64))
+        for label, per_user in values.items():
+            result.add(protocol, *split_label(label), per_user)
 
         # pointwise: every evaluated pair of the kept users, like / dislike
         keep = np.isin(f["user"].to_numpy(), users)
@@ -224,36 +221,35 @@ class ColdStartTrack:
             result.info.setdefault("cold_start_auc_undefined", []).append(protocol)
             return
         s = self._score_pairs(result, model, u, it, pop, pop_users, pop_items)
-        result.rows.append(MetricRow("cold_start", protocol, "auc", None, auc(labels, s), len(u)))
+        result.add(protocol, "auc", value=auc(labels, s), n=len(u))
         g = group_auc(u, labels, s)
         at = np.searchsorted(users, g.users)
+
+        def aligned(per_user: np.ndarray) -> np.ndarray:
+            out = np.full(len(users), np.nan)
+            out[at] = per_user
+            return out
+
         for name, value in (("gauc", g.gauc), ("gauc_pairs", g.gauc_pairs)):
-            result.rows.append(MetricRow("cold_start", protocol, name, None, value, len(g.users)))
             # aligned with the ranking users; NaN where a user lacks one of the two labels; the
             # weights beside, so that tests test the weighted mean the row reports
-            for suffix, per_user in (("", g.auc), ("_weight", g.weights(name))):
-                aligned = np.full(len(users), np.nan)
-                aligned[at] = per_user
-                result.per_user[f"cold_start/{protocol}/{name}{suffix}"] = aligned
+            result.add(protocol, name, None, aligned(g.auc), value=value, n=len(g.users),
+                       weights=aligned(g.weights(name)))
 
     def _score_all(self, result, model, block, pop, pop_users, pop_items):
         # with a fallback every candidate is a fallback user's or a new item: the model is not
         # asked at all (new-item candidates are the new items only)
         if pop_users or pop_items:
             return np.tile(pop, (len(block), 1))
-        t0 = time.perf_counter()
-        scores = model.score_all(block)
-        result.inference_seconds += time.perf_counter() - t0
-        result.inference_calls += 1
+        with result.timed():
+            scores = model.score_all(block)
         return check_scores(scores, model.name, (len(block), len(pop))).copy()
 
     def _score_pairs(self, result, model, u, it, pop, pop_users, pop_items) -> np.ndarray:
         if pop_users or pop_items:
             return pop[it].astype(np.float64)
-        t0 = time.perf_counter()
-        s = model.score(u, it)
-        result.inference_seconds += time.perf_counter() - t0
-        result.inference_calls += 1
+        with result.timed():
+            s = model.score(u, it)
         return check_scores(s, model.name, (len(u),))
 
 

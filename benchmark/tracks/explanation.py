@@ -33,7 +33,6 @@ to samples.jsonl, so the scores can be recomputed from the stored text.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Literal
 
@@ -47,8 +46,9 @@ from benchmark.judge.settings import JudgeSettings
 from benchmark.metrics import explanation as xm
 from benchmark.metrics.readable import readable
 from benchmark.models.base import Capability, Recommender
+from benchmark.results import TrackResult
 from benchmark.tracks.accuracy import _per_user_items, check_scores
-from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
+from benchmark.tracks.base import TrackContext
 
 
 class ExplanationSettings(Strict):
@@ -80,7 +80,7 @@ class ExplanationTrack:
         self.work_dir = work_dir
 
     def run(self, ctx: TrackContext) -> TrackResult:
-        result = TrackResult()
+        result = TrackResult(track=self.name)
         probe = ctx.fitted_model() if ctx.has_fitted_model else ctx.build_model("explain_probe")
         if Capability.EXPLAIN not in probe.capabilities:
             result.info["explanation_skipped"] = f"{probe.name} has no explain() capability"
@@ -110,7 +110,7 @@ class ExplanationTrack:
                  result: TrackResult | None = None) -> TrackResult:
         from benchmark.explain.silver import SILVER_VERSION, SilverBuilder
 
-        result = result or TrackResult()
+        result = result or TrackResult(track=self.name)
         history = split.train.concat(split.valid)
         users, items = self.pairs(split, seed)
         mode = self.s.reference
@@ -145,8 +145,8 @@ class ExplanationTrack:
                                       + vocab_terms["decades"])
 
         rows: dict[str, tuple[float, int]] = {}
-        per_user: dict[str, np.ndarray] = {}
-        self._score_texts(texts, refs, "", rows, per_user)
+        arrays: dict[str, np.ndarray] = {}  # per-pair values, by metric name
+        self._score_texts(texts, refs, "", rows, arrays)
         found = xm.feature_sets(texts, feature_matcher)
         truth_features = ([s.feature for s in silver] if mode == "silver" else
                           [next(iter(feature_matcher.find(r)), None) for r in refs])
@@ -164,18 +164,18 @@ class ExplanationTrack:
             rows["grounding"] = (g, n_cited)
         ok = [readable(t, builder.titles[i], builder.genres[i]) for t, i in zip(texts, items)]
         rows["readable_rate"] = (float(np.mean(ok)), n)
-        per_user["readable"] = np.asarray(ok, dtype=float)
+        arrays["readable"] = np.asarray(ok, dtype=float)
         stances = [xm.stance(t) for t in texts]
         fid, stance_rate = xm.fidelity(stances, predicted)
         rows["fidelity"], rows["stance_rate"] = (fid, n), (stance_rate, n)
-        per_user["fidelity"] = (np.asarray(stances) == np.where(predicted, 1, -1)).astype(float)
+        arrays["fidelity"] = (np.asarray(stances) == np.where(predicted, 1, -1)).astype(float)
         if halves is not None:
             rows["malformed_rate"] = (float(np.mean([h.malformed for h in halves])), n)
-            per_user["malformed"] = np.array([h.malformed for h in halves], dtype=float)
+            arrays["malformed"] = np.array([h.malformed for h in halves], dtype=float)
             for side, idx, ref in (("for", 0, [s.text for s in silver]),
                                    ("against", 1, [s.against for s in silver])):
                 part = [h.halves()[idx] for h in halves]
-                self._score_texts(part, ref, f"_{side}", rows, per_user)
+                self._score_texts(part, ref, f"_{side}", rows, arrays)
                 gs, ns, _ = xm.grounding([cite_matcher.find(t) for t in part], allowed)
                 if ns:
                     rows[f"grounding_{side}"] = (gs, ns)
@@ -183,11 +183,10 @@ class ExplanationTrack:
             rows["alignment"] = (self._alignment(model, split, users, seed, result), n)
 
         for metric, (value, count) in rows.items():
-            result.rows.append(MetricRow("explanation", protocol, metric, None, float(value),
-                                         int(count)))
-        result.per_user[f"explanation/{protocol}/users"] = users
-        for key, values in per_user.items():
-            result.per_user[f"explanation/{protocol}/{key}"] = np.asarray(values, dtype=float)
+            result.add(protocol, metric, value=value, n=count)
+        result.add_users(protocol, users)
+        for name, values in arrays.items():
+            result.keep(protocol, name, np.asarray(values, dtype=float))
         titles = builder.titles
         for r in range(n):
             sample = {"user": int(users[r]), "item": int(items[r]), "title": titles[items[r]],
@@ -221,16 +220,15 @@ class ExplanationTrack:
         halves: list[ContrastivePair] | None = [] if hasattr(model, "explain_contrastive") \
             else None
         prompts: list | None = [] if hasattr(model, "explain_prompts") else None
-        t0 = time.perf_counter()
-        for start in range(0, len(users), self.s.batch):
-            u, it = users[start:start + self.s.batch], items[start:start + self.s.batch]
-            texts += _check_texts(model.explain(u, it), len(u), model.name, "explain()")
-            if halves is not None:
-                halves += _contrastive(model, u, it)
-            if prompts is not None:
-                prompts += list(model.explain_prompts(u, it))
-            result.inference_calls += 1
-        result.inference_seconds += time.perf_counter() - t0
+        batches = range(0, len(users), self.s.batch)
+        with result.timed(calls=len(batches)):
+            for start in batches:
+                u, it = users[start:start + self.s.batch], items[start:start + self.s.batch]
+                texts += _check_texts(model.explain(u, it), len(u), model.name, "explain()")
+                if halves is not None:
+                    halves += _contrastive(model, u, it)
+                if prompts is not None:
+                    prompts += list(model.explain_prompts(u, it))
         return texts, halves, prompts
 
     def _predictions(self, model, split, history, users, items, result, seed):
@@ -246,19 +244,17 @@ class ExplanationTrack:
             if c and len(others) > c:
                 others = np.sort(rng.choice(others, c, replace=False))
             pools.append(np.concatenate([[items[r]], others]).astype(np.int64))
-        t0 = time.perf_counter()
-        if c:
-            flat_u = np.concatenate([np.full(len(p), u) for u, p in zip(users, pools)])
-            flat = check_scores(model.score(flat_u, np.concatenate(pools)), model.name,
-                                (len(flat_u),))
-            bounds = np.cumsum([0] + [len(p) for p in pools])
-            pooled = [flat[bounds[r]:bounds[r + 1]] for r in range(len(users))]
-        else:
-            all_scores = check_scores(model.score_all(users), model.name,
-                                      (len(users), split.n_items))
-            pooled = [all_scores[r, p] for r, p in enumerate(pools)]
-        result.inference_seconds += time.perf_counter() - t0
-        result.inference_calls += 1
+        with result.timed():
+            if c:
+                flat_u = np.concatenate([np.full(len(p), u) for u, p in zip(users, pools)])
+                flat = check_scores(model.score(flat_u, np.concatenate(pools)), model.name,
+                                    (len(flat_u),))
+                bounds = np.cumsum([0] + [len(p) for p in pools])
+                pooled = [flat[bounds[r]:bounds[r + 1]] for r in range(len(users))]
+            else:
+                all_scores = check_scores(model.score_all(users), model.name,
+                                          (len(users), split.n_items))
+                pooled = [all_scores[r, p] for r, p in enumerate(pools)]
         scores = np.array([p[0] for p in pooled])
         pct = np.array([((p[1:] < p[0]).sum() + 0.5 * (p[1:] == p[0]).sum()) / max(len(p) - 1, 1)
                         for p in pooled])
@@ -275,7 +271,7 @@ class ExplanationTrack:
                    for u, i in zip(users, items)]
         return {"features": features, "titles": builder.titles, "decades": decades}, allowed
 
-    def _score_texts(self, hyps, refs, suffix, rows, per_user) -> None:
+    def _score_texts(self, hyps, refs, suffix, rows, arrays) -> None:
         n = len(hyps)
         bleu = xm.bleu_scores(hyps, refs)
         rouge = xm.rouge_scores(hyps, refs)
@@ -283,10 +279,10 @@ class ExplanationTrack:
             rows[f"bleu{order}{suffix}"] = (bleu[f"bleu{order}"], n)
             sent = bleu[f"bleu{order}_sentence"]
             rows[f"bleu{order}_sentence{suffix}"] = (float(np.mean(sent)), n)
-            per_user[f"bleu{order}_sentence{suffix}"] = sent
+            arrays[f"bleu{order}_sentence{suffix}"] = sent
         for name, values in rouge.items():
             rows[f"{name}{suffix}"] = (float(np.mean(values)), n)
-            per_user[f"{name}{suffix}"] = values
+            arrays[f"{name}{suffix}"] = values
 
     def _alignment(self, model, split, users, seed, result) -> float:
         target = model.explained_model
@@ -294,9 +290,8 @@ class ExplanationTrack:
         cands = np.stack([rng.choice(split.n_items, self.s.alignment_candidates, replace=False)
                           for _ in users])
         top1 = target.rank(users, 1, candidates=cands)[:, 0]
-        t0 = time.perf_counter()
-        chosen = np.asarray(model.choose(users, cands))
-        result.inference_seconds += time.perf_counter() - t0
+        with result.timed(calls=0):  # counted as time only, as before
+            chosen = np.asarray(model.choose(users, cands))
         return xm.alignment_accuracy(chosen, top1)
 
 

@@ -41,8 +41,8 @@ from benchmark.metrics.next_item import (
 )
 from benchmark.models.base import Recommender
 from benchmark.models.history import history_scorer
+from benchmark.results import TrackResult, split_label
 from benchmark.tracks.accuracy import check_scores
-from benchmark.tracks.base import MetricRow, TrackResult
 from benchmark.tracks.full_ranking import batch_size_for
 
 
@@ -174,16 +174,13 @@ def evaluate_next_item(model: Recommender, split: Split, users: np.ndarray, ks: 
         "per_user": "each user's mean over their queries; <metric>@<k>_weight = their "
                     "number of queries",
         "not_reported": "recall@k = hit@k and precision@k = hit@k / k (one relevant item)"}
-    prefix = f"accuracy/{label}"
     for key, per_query in values.items():
-        metric, k = key.split("@")
         per_users, means, counts = mean_by_user(queries.users, per_query)
-        result.per_user[f"{prefix}/{key}"] = means
-        result.per_user[f"{prefix}/{key}_weight"] = counts.astype(np.float64)
         value = float(per_query.mean()) if len(per_query) else float("nan")
-        result.rows.append(MetricRow("accuracy", label, metric, int(k), value, len(per_query)))
+        result.add(label, *split_label(key), means, value=value, n=len(per_query),
+                   weights=counts.astype(np.float64))
     if values:
-        result.per_user[f"{prefix}/users"] = per_users.astype(np.int64)
+        result.add_users(label, per_users.astype(np.int64))
 
 
 def next_item_means(model: Recommender, split: Split, ks: list[int] | None = None,

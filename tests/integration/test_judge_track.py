@@ -11,6 +11,7 @@ import pytest
 from benchmark.judge import CRITERIA, JudgeSettings
 from benchmark.llm.testing import save_tiny
 from benchmark.models.base import Capability, Recommender
+from benchmark.results import MetricKey
 from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 from tests.net_guard import refuse_network
 
@@ -60,7 +61,7 @@ def test_track_rows_samples_and_label(split_synthetic, judge_dir, tmp_path):
         assert rows[f"judge_{c}"].n == 5 and rows[f"judge_{c}"].protocol == "silver"
         refs = [x["judge_reference"][c] for x in rated]
         assert rows[f"judge_{c}_reference"].value == pytest.approx(np.mean(refs))
-        arr = result.per_user[f"explanation/silver/judge_{c}"]
+        arr = result.per_user[str(MetricKey("explanation", "silver", f"judge_{c}", None))]
         assert arr.shape == (16,) and np.isnan(arr[5:]).all()
         np.testing.assert_allclose(arr[:5], values)
     assert rows["judge_unrated_rate"].value == 0.0
