@@ -43,7 +43,8 @@ def requests_for(samples: list[dict], field: str = "explanation") -> list[JudgeR
 
 
 def judge_explanations(s: JudgeSettings, result: TrackResult, protocol: str,
-                       samples: list[dict], builder, cache_dir: Path | None = None, progress: bool = False) -> None:
+                       samples: list[dict], builder, cache_dir: Path | None = None,
+                       progress: bool = False) -> None:
     """Rate ``samples`` (this track's, in pair order) in place and extend ``result``."""
     t0 = time.perf_counter()
     judge = make_judge(s, cache_dir, progress=bool(progress))
