@@ -35,6 +35,7 @@ import pandas as pd
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError, DataError
 from benchmark.models.base import Recommender
+from benchmark.progress import enabled
 
 DATASET = "harness"  # never "ml-100k": RecBole would then load its own ml-100k presets
 PARTS = ("train", "valid", "test")
@@ -177,7 +178,8 @@ class RecBoleRecommender(Recommender):
             _TB_DIR.reset(token)
         trainer.logger = logger
         try:
-            trainer.fit(train_data, valid_data, saved=True, show_progress=self.config.show_progress,
+            trainer.fit(train_data, valid_data, saved=True,
+                        show_progress=enabled(self.config.show_progress),
                         callback_fn=lambda epoch, score: self._epoch_line(trainer, epoch, score))
         finally:
             trainer.tensorboard.close()
@@ -277,7 +279,7 @@ class RecBoleRecommender(Recommender):
             seed=seed, reproducibility=True, data_path=str(run_dir / "data"),
             checkpoint_dir=str(run_dir / "saved"), benchmark_filename=list(PARTS),
             load_col={"inter": list(self.inter_fields), "user": ["user_id"], "item": ["item_id"]},
-            topk=sorted({10, int(k)}), show_progress=self.config.show_progress,
+            topk=sorted({10, int(k)}), show_progress=enabled(self.config.show_progress),
             metrics=metrics + [m for m in [metric] if m.lower() not in map(str.lower, metrics)],
             gpu_id="0" if device == "cuda" else "", use_gpu=device == "cuda",
             log_wandb=False, save_dataset=False, save_dataloaders=False, state="INFO",

@@ -17,6 +17,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
+from benchmark.progress import enabled
 from explainrec import meta
 from explainrec.attribution import bleu_rewards
 from explainrec.core import ERNet, lr_lambda
@@ -90,7 +91,7 @@ def train(net: ERNet, examples: list[Example], reasons: list[str] | None,
     net.train()
     t0, step = time.perf_counter(), 0
     bar = tqdm(total=total, desc=f"ExplainRec ({cfg.variant})", unit="step", leave=False,
-               disable=not progress, mininterval=1.0)
+               disable=not enabled(progress), mininterval=1.0)
 
     def run(idx, reasons_on: bool = True):
         return net.losses([examples[i] for i in idx], None if kb_t is None else kb_t[idx],

@@ -18,6 +18,7 @@ from torch import nn
 from benchmark.errors import DataError
 from benchmark.llm.soft_prompts import SegmentEncoder, forward_rows
 from benchmark.llm.train import warmup_linear_decay
+from benchmark.progress import enabled
 
 
 class TargetProjection(nn.Module):
@@ -79,7 +80,7 @@ def tune(bb, soft: TargetProjection | None, enc: SegmentEncoder, prompts: Sequen
     losses: list[float] = []
     t0 = time.perf_counter()
     bar = tqdm(total=total, desc="RecExplainer alignment tuning", unit="step", leave=False,
-               disable=not progress, mininterval=1.0)
+               disable=not enabled(progress), mininterval=1.0)
     try:
         for _ in range(epochs):
             for b in np.array_split(rng.permutation(len(encoded)), per_epoch):

@@ -41,6 +41,7 @@ from baselines.llm.p5_scoring import with_torch_threads
 from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
 from benchmark.models.base import Capability, Recommender
+from benchmark.progress import enabled
 
 
 @dataclasses.dataclass
@@ -199,7 +200,7 @@ class P5(Recommender):
         total = n_batches * c.epochs
         sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear_decay(total))
         losses: list[float] = []
-        bar = tqdm(total=total, desc=f"{self.name}: training", disable=not c.show_progress,
+        bar = tqdm(total=total, desc=f"{self.name}: training", disable=not enabled(c.show_progress),
                    leave=False, mininterval=1.0)
         for _ in range(c.epochs):
             # one family per batch (a long choose prompt would pad a whole mixed batch to its

@@ -17,6 +17,7 @@ import numpy as np
 
 from benchmark.errors import BenchError
 from benchmark.features.verify import sha256_file, weights_file
+from benchmark.progress import enabled
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -98,7 +99,7 @@ class ClipImageEncoder:
         present = [i for i, p in enumerate(paths) if p is not None]
         with torch.inference_mode():
             for start in tqdm(range(0, len(present), self.batch_size), desc="encode images",
-                              unit="batch", disable=not progress):
+                              unit="batch", disable=not enabled(progress)):
                 rows = present[start:start + self.batch_size]
                 images = []
                 for i in rows:

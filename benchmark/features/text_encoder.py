@@ -25,6 +25,7 @@ from benchmark.features.verify import (
     verify_minilm,
     weights_file,
 )
+from benchmark.progress import enabled
 
 POOLING_MODES = ("mean", "cls", "max")
 
@@ -101,7 +102,7 @@ class TextEncoder:
         batches = range(0, len(texts), self.batch_size)
         with torch.inference_mode():
             for start in tqdm(batches, desc=f"encode texts ({self.name})", unit="batch",
-                              disable=not progress):
+                              disable=not enabled(progress)):
                 batch = tokenizer(texts[start:start + self.batch_size], padding=True,
                                   truncation=True, max_length=self.max_length,
                                   return_tensors="pt")

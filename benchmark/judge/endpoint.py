@@ -22,6 +22,7 @@ from benchmark.errors import BenchError, ConfigError
 from benchmark.judge.base import CRITERIA, JudgeRequest, Rating
 from benchmark.judge.prompt import JUDGE_PROMPT_VERSION, endpoint_messages
 from benchmark.net_policy import check_endpoint, no_redirect_opener, redact
+from benchmark.progress import enabled
 
 Transport = Callable[[dict], dict]
 _FENCE = re.compile(r"^```[A-Za-z]*\s*\n?(.*?)\n?\s*```$", re.S)
@@ -149,7 +150,7 @@ class EndpointJudge:
         out = []
         weights = f"endpoint:{self.base_url}|{self.model}"
         kind = f"judge:{JUDGE_PROMPT_VERSION}"
-        for req in tqdm(requests, desc="judge", unit="text", disable=not self.progress,
+        for req in tqdm(requests, desc="judge", unit="text", disable=not enabled(self.progress),
                         leave=False, mininterval=1.0):
             request = self._request(req)
             key = json.dumps(request["body"], sort_keys=True)

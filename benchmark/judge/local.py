@@ -23,6 +23,7 @@ import numpy as np
 from benchmark.errors import BenchError
 from benchmark.judge.base import CRITERIA, JudgeRequest, Rating
 from benchmark.judge.prompt import ANSWER_CONTEXT, JUDGE_PROMPT_VERSION, chat_prompt, local_prompt
+from benchmark.progress import enabled
 
 #: the continuations read after ANSWER_CONTEXT in the plain prompt (a space, as a writer would)
 ANSWERS = (" 1", " 2", " 3", " 4", " 5")
@@ -122,7 +123,7 @@ class LocalLMJudge:
                 if v is not None:
                     out[r] = v
         todo = [r for r in range(len(prompts)) if np.isnan(out[r, 0])]
-        bar = tqdm(total=len(todo), desc="judge", unit="prompt", disable=not self.progress,
+        bar = tqdm(total=len(todo), desc="judge", unit="prompt", disable=not enabled(self.progress),
                    leave=False, mininterval=1.0)
         with torch_threads(self.threads):
             for start in range(0, len(todo), self.batch_size):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmark.errors import BenchError
 from benchmark.hashing import file_sha256
+from benchmark.progress import enabled
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def _convert(gguf: Path, out: Path, lm: PackagedLM, progress: bool) -> None:
     from benchmark.llm.loading import weights_sha256
 
     t0 = time.perf_counter()
-    if not progress:
+    if not enabled(progress):
         hf_logging.disable_progress_bar()
     kw = {"gguf_file": gguf.name, "local_files_only": True}
     try:

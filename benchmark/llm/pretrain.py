@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.errors import ConfigError
+from benchmark.progress import enabled
 
 CACHE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "cache" / "llm"
 ORIGIN = "small model trained from scratch here: a test fixture, not a pretrained language model"
@@ -165,7 +166,7 @@ def _pretrain(model, tok, texts: list[str], kind: str, progress: bool, *, epochs
                                                 pct_start=0.1)
     model.train()
     losses = []
-    bar = tqdm(total=steps, desc=f"pretraining the small {kind} backbone", disable=not progress,
+    bar = tqdm(total=steps, desc=f"pretraining the small {kind} backbone", disable=not enabled(progress),
                leave=False, mininterval=1.0)
     lengths = np.array([len(t) for t in texts])
     for _ in range(epochs):

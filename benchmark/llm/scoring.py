@@ -20,6 +20,7 @@ import numpy as np
 
 from benchmark.errors import BenchError
 from benchmark.llm.loading import Backbone
+from benchmark.progress import enabled
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def yes_probability(bb: Backbone, prompts: Sequence[str], labels: LabelTokens,
             if v is not None:
                 out[i] = v
         todo = [i for i in todo if np.isnan(out[i])]
-    bar = tqdm(total=len(todo), desc="LLM scoring", unit="prompt", disable=not progress,
+    bar = tqdm(total=len(todo), desc="LLM scoring", unit="prompt", disable=not enabled(progress),
                leave=False, mininterval=1.0)
 
     def done(idx: list[int]) -> None:
@@ -270,7 +271,7 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
     todo = [i for i, v in enumerate(out) if v is None]
     tok = bb.tokenizer
     rows = _encode(bb, [prompts[i] for i in todo]) if todo else []
-    bar = tqdm(total=len(todo), desc="LLM generation", unit="prompt", disable=not progress,
+    bar = tqdm(total=len(todo), desc="LLM generation", unit="prompt", disable=not enabled(progress),
                leave=False, mininterval=1.0)
     for bucket in length_buckets([len(r) for r in rows], batch_size):
         idx = [todo[b] for b in bucket]

@@ -14,6 +14,7 @@ import numpy as np
 from benchmark.errors import BenchError
 from benchmark.llm.loading import Backbone
 from benchmark.llm.scoring import answer_ids, causal_forward
+from benchmark.progress import enabled
 
 
 def warmup_linear_decay(total: int):
@@ -60,7 +61,7 @@ def finetune_causal(bb: Backbone, prompts: Sequence[str], answers: Sequence[str]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear_decay(total))
     bb.model.train()
     t0, step, epoch, losses = time.perf_counter(), 0, 0, []
-    bar = tqdm(total=total, desc="LLM fine-tuning", unit="step", disable=not progress,
+    bar = tqdm(total=total, desc="LLM fine-tuning", unit="step", disable=not enabled(progress),
                leave=False, mininterval=1.0)
     try:
         while step < total:

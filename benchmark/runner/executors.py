@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmark.config.suite import DatasetEntry, ModelEntry, SuiteSpec
 from benchmark.errors import BenchError
+from benchmark.progress import SILENCING
 from benchmark.runner import store
+from benchmark.runner.suite_progress import SuiteProgress
 
 log = logging.getLogger("recbench")
 
@@ -54,29 +57,38 @@ class ExecutorSettings:
 
 
 def run_local(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env: dict,
-              progress: bool, settings: ExecutorSettings | None = None) -> list:
+              progress: bool, settings: ExecutorSettings | None = None,
+              tracker: SuiteProgress | None = None) -> list:
     """Run ``jobs`` one after another, each in a child process unless ``settings.isolate`` is
-    off. Each split is pickled once to a private temporary folder and read by every child."""
+    off. Each split is pickled once to a private temporary folder and read by every child.
+    Each outcome carries the job's wall seconds; ``tracker`` hears of each start and end."""
     import pickle
     import tempfile
 
     from benchmark.runner.isolation import run_isolated
     from benchmark.runner.runner import run_job
 
-    if settings is not None and not settings.isolate:
-        return [run_job(suite, j.key, j.entry, j.dataset_entry, splits[j.split_dir], j.split_dir,
-                        out_dir, env, progress) for j in jobs]
+    tracker = tracker or SuiteProgress(len(jobs), show=False)
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="recbench-jobs-") as tmp:
         workdir = Path(tmp)
         split_files: dict[Path, Path] = {}
         for job in jobs:
-            if job.split_dir not in split_files:
-                split_files[job.split_dir] = workdir / f"split-{len(split_files)}.pkl"
-                split_files[job.split_dir].write_bytes(
-                    pickle.dumps(splits[job.split_dir], protocol=pickle.HIGHEST_PROTOCOL))
-            outcomes.append(run_isolated(suite, job, split_files[job.split_dir], workdir,
-                                         out_dir, env, progress, suite.job_timeout_s))
+            tracker.start(job.key)
+            start = time.monotonic()
+            if settings is not None and not settings.isolate:
+                outcome = run_job(suite, job.key, job.entry, job.dataset_entry,
+                                  splits[job.split_dir], job.split_dir, out_dir, env, progress)
+            else:
+                if job.split_dir not in split_files:
+                    split_files[job.split_dir] = workdir / f"split-{len(split_files)}.pkl"
+                    split_files[job.split_dir].write_bytes(
+                        pickle.dumps(splits[job.split_dir], protocol=pickle.HIGHEST_PROTOCOL))
+                outcome = run_isolated(suite, job, split_files[job.split_dir], workdir,
+                                       out_dir, env, progress, suite.job_timeout_s)
+            outcome.seconds = time.monotonic() - start
+            tracker.finish(job.key, outcome.seconds, ran=outcome.status != "skipped")
+            outcomes.append(outcome)
     return outcomes
 
 
@@ -111,7 +123,7 @@ def _resources(entry: ModelEntry) -> dict[str, float]:
 
 
 def run_ray(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env: dict,
-            settings: ExecutorSettings) -> list:
+            settings: ExecutorSettings, tracker: SuiteProgress | None = None) -> list:
     """Submit every job as a Ray task; collect outcomes as they finish."""
     try:
         import ray
@@ -130,7 +142,10 @@ def run_ray(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env:
         ray.init(address=settings.address, num_cpus=settings.num_cpus,
                  include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                  runtime_env={"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1",
-                                           "TOKENIZERS_PARALLELISM": "false"}})
+                                           "TOKENIZERS_PARALLELISM": "false",
+                                           # --no-progress reaches the workers too
+                                           **{k: os.environ[k] for k in SILENCING
+                                              if k in os.environ}}})
     try:
         task = ray.remote(max_retries=settings.max_retries, retry_exceptions=False)(_remote_job)
         suite_raw = suite.model_dump()
@@ -141,9 +156,14 @@ def run_ray(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env:
                 suite_raw, job, split_refs[job.split_dir], str(out_dir), env)
             pending[ref] = job
         outcomes = []
+        last = time.monotonic()
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             job = pending.pop(done[0])
+            if tracker is not None:  # tasks overlap: the estimate uses the mean interval
+                now = time.monotonic()
+                tracker.finish(job.key, now - last)
+                last = now
             try:
                 outcomes.append(ray.get(done[0]))
             except Exception as err:  # the worker died on every attempt

@@ -42,6 +42,10 @@ def main(spec_path: str, parent_pid: int) -> int:
     faulthandler.enable(all_threads=True)
     faulthandler.register(signal.SIGTERM, all_threads=True, chain=True)
     spec = pickle.loads(Path(spec_path).read_bytes())
+    if not spec["progress"]:  # every bar in this job, library bars included
+        from benchmark.progress import disable_all
+
+        disable_all()
     level = spec["log_level"]
     logging.basicConfig(level=level if level <= logging.DEBUG else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -17,11 +17,13 @@ from pathlib import Path
 
 from benchmark.config.suite import SuiteSpec
 from benchmark.errors import BenchError
+from benchmark.progress import silenced
 from benchmark.runner import locks, store
 from benchmark.runner.env import collect_env
 from benchmark.runner.executors import ExecutorSettings
 from benchmark.runner.fingerprint import job_fingerprint
 from benchmark.runner.memory import PeakMemory
+from benchmark.runner.suite_progress import SuiteProgress
 
 log = logging.getLogger("recbench")
 
@@ -32,6 +34,8 @@ class JobOutcome:
     folder: Path
     status: str  # "done", "skipped" (complete, fingerprint matches), "failed"
     error: str = ""
+    #: wall seconds of the job as this runner saw it (None: skipped, or not timed here)
+    seconds: float | None = None
 
 
 @dataclass
@@ -78,8 +82,19 @@ def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None
     outcome = SuiteOutcome()
     env = collect_env()
     todo = [(d, seed, list(models)) for d in suite.datasets for seed in (seeds or suite.seeds)]
+    tracker = SuiteProgress(sum(len(t[2]) for t in todo), show=progress)
+    with silenced(not progress), tracker:
+        _rounds(suite, todo, out_dir, env, progress, cache_dir, executor, outcome, tracker)
+    return outcome
+
+
+def _rounds(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress: bool,
+            cache_dir: Path | None, executor: ExecutorSettings, outcome: SuiteOutcome,
+            tracker: SuiteProgress) -> None:
+    """Rounds of ``_run_round`` until no job is left that another runner held."""
     while todo:
-        held = _run_round(suite, todo, out_dir, env, progress, cache_dir, executor, outcome)
+        held = _run_round(suite, todo, out_dir, env, progress, cache_dir, executor, outcome,
+                          tracker)
         for d, seed, entry in held:
             folder = store.RunKey(suite.name, d.name, entry.key, seed).folder(out_dir)
             log.info("wait for %s/%s seed %d: held by another runner", d.name, entry.key, seed)
@@ -90,12 +105,11 @@ def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None
                 todo[-1][2].append(entry)
             else:
                 todo.append((d, seed, [entry]))
-    return outcome
 
 
 def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress: bool,
                cache_dir: Path | None, executor: ExecutorSettings,
-               outcome: SuiteOutcome) -> list:
+               outcome: SuiteOutcome, tracker: SuiteProgress) -> list:
     """One pass over ``todo`` ([(dataset entry, seed, [model entries])]): build each split
     once, take each job's lock, apply the resume rules, run what is pending. Returns the jobs
     another runner held, as (dataset entry, seed, model entry)."""
@@ -120,6 +134,7 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
                                                  "message": str(err)})
                         lock.release()
                     outcome.jobs.append(JobOutcome(key, key.folder(out_dir), "failed", str(err)))
+                    tracker.skip(key)
                 log.error("dataset %s seed %d: %s", d.name, seed, err)
                 continue
             group: list[Job] = []
@@ -131,6 +146,8 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
                     log.info("held %s: another runner is running it; checking again after "
                              "this runner's other jobs", _tag(key))
                     held.append((d, seed, m))
+                    tracker.total += 1  # counted again when it is checked after this round
+                    tracker.skip(key)
                     continue
                 taken.append(lock)  # released in `finally` whatever happens (a no-op if done)
                 if _resume(suite, key, m, d, split, out_dir, outcome):
@@ -138,19 +155,20 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
                     group_locks.append(lock)
                 else:
                     lock.release()
+                    tracker.skip(key)
             if not group:
                 continue
             if executor.kind == "local":  # one split in memory at a time
                 try:
                     outcome.jobs += run_local(suite, group, {split_dir: split}, out_dir, env,
-                                              progress, executor)
+                                              progress, executor, tracker)
                 finally:
                     locks.release_all(group_locks)
             else:
                 splits[split_dir] = split
                 ray_jobs += group
         if executor.kind == "ray" and ray_jobs:
-            outcome.jobs += run_ray(suite, ray_jobs, splits, out_dir, env, executor)
+            outcome.jobs += run_ray(suite, ray_jobs, splits, out_dir, env, executor, tracker)
     finally:
         locks.release_all(taken)
     return held
