@@ -43,6 +43,8 @@ class Board:
     split: str
     baseline: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: per model: the split hashes (12 hex digits) and code commits of its runs, for CSV rows
+    provenance: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -119,6 +121,10 @@ def _board(dataset, track, protocol, keys, models, groups, sig) -> Board:
                   {m: "+".join(next(iter(groups[(dataset, m)].values())).modalities) or "-"
                    for m in models},
                   sorted(seeds), ", ".join(sorted(splits)))
+    for m in models:
+        runs = groups[(dataset, m)].values()
+        board.provenance[m] = (" ".join(sorted({r.split_hash[:12] for r in runs})),
+                               " ".join(sorted({r.commit for r in runs})))
     if first is not None and protocol == "sampled":
         n = first.protocol_settings(track).get("sampled_negatives")
         if n:

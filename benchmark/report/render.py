@@ -121,7 +121,9 @@ def to_csv(boards: list[Board]) -> str:
                     "n_seeds": c.n_seeds, "mark": c.mark, "baseline": b.baseline or "",
                     "significantly_better": c.dagger if b.baseline else "",
                     "p_corrected": c.p_corrected, "split": b.split,
-                    "seeds": " ".join(map(str, b.seeds))})
+                    "seeds": " ".join(map(str, b.seeds)),
+                    "split_hash": b.provenance.get(model, ("", ""))[0],
+                    "commit": b.provenance.get(model, ("", ""))[1]})
     buf = io.StringIO()
     frame = pd.DataFrame.from_records(records)
     if not frame.empty:

@@ -1,7 +1,8 @@
 """`recbench report`: leaderboard tables in every format, long tables and figures from run folders.
 
 One entry point so that the CLI and scripts produce the same files: ``write_report`` writes
-leaderboard.{md,tex,html,csv}, long.csv and the plots (PNG + PDF) into one folder.
+every format the command lists (leaderboard.{md,tex,html,csv}, long.csv, long.json) and the plots
+(PNG + PDF) into one folder.
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ def write_report(runs: list[Run], out: Path, sig: SignificanceSpec | None = None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     boards = build_boards(runs, sig, metrics)
+    long = tables.long_table(runs)
     files = []
     for name, text in (("leaderboard.md", render.render_boards(boards, "md")),
                        ("leaderboard.tex", render.render_boards(boards, "latex")),
                        ("leaderboard.html", render.render_boards(boards, "html")),
                        ("leaderboard.csv", render.render_boards(boards, "board-csv")),
-                       ("long.csv", tables.render(tables.long_table(runs), "csv"))):
+                       ("long.csv", tables.render(long, "csv")),
+                       ("long.json", tables.render(long, "json"))):
         (out / name).write_text(text)
         files.append(out / name)
     skipped: list[str] = []

@@ -1,7 +1,9 @@
 """The long table: one row per (model, dataset, track, protocol, metric, k, seed), for CSV/JSON.
 
 Leaderboards (mean +- std over seeds, marks, significance) are built in ``leaderboard`` and
-rendered in ``render``; this module keeps the raw numbers with their provenance.
+rendered in ``render``; this module keeps the raw numbers with their provenance. CSV and JSON
+carry the same columns, the split hash and code commit included, so a number copied out of
+either can be traced back to the data and code that produced it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def long_table(paths_or_runs: list[Path] | list[Run]) -> pd.DataFrame:
 def render(df: pd.DataFrame, fmt: str) -> str:
     """CSV (the number and its coordinates) or JSON (with provenance) of the long table."""
     if fmt == "csv":
-        return df[LONG_COLUMNS[:8]].to_csv(index=False)
+        return df[LONG_COLUMNS].to_csv(index=False)
     if fmt == "json":
         return json.dumps(json.loads(df.to_json(orient="records")), indent=2)
     raise BenchError(f"unknown long-table format {fmt!r}", "use csv or json")
