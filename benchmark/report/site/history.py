@@ -1,4 +1,4 @@
-"""`recbench leaderboard`: many result folders (e.g. one per commit) gathered into one static page,
+"""`recbench leaderboard --out`: many result folders (e.g. one per commit) in one static page,
 HTML and Markdown: the current standings, and each metric's history across commits as a plot.
 
 Each folder is one point of history, labelled by the commit(s) its runs recorded in env.json and
