@@ -66,6 +66,9 @@ def _driver(profile: Path):
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     driver.set_window_size(WIDTH, HEIGHT)
+    # the viewport itself (not the window around it) is 1,400 x 1,000: tables and screenshots
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
     driver.set_page_load_timeout(30)
     driver.get("about:blank")
     driver.get_log("performance")  # drop the browser's own start page (chrome://new-tab-page)
