@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from baselines.explainers.recexplainer_prompts import VARIANTS, PromptBuilder
+from baselines.explainers.recexplainer_target import TargetCache
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError, ConfigError
 from benchmark.models.base import Capability, Recommender
@@ -97,8 +98,10 @@ class RecExplainer(Recommender):
     modalities = frozenset({"interactions", "text"})
 
     def __init__(self, config: dict[str, Any] | None = None, *, workdir: Path | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, target_cache: TargetCache | None = None) -> None:
         super().__init__(config, workdir=workdir, name=name)
+        #: fitted targets this model may reuse: its own unless a shared one is handed in
+        self.target_cache = target_cache if target_cache is not None else TargetCache()
         self.explained_model: Recommender | None = None
         self.alignment_train_users = np.zeros(0, dtype=np.int64)
         self._info: dict[str, Any] = {"variant": self.config.variant}
@@ -107,7 +110,6 @@ class RecExplainer(Recommender):
     def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         import time
 
-        from baselines.explainers.recexplainer_target import fitted_target
         from baselines.llm.tallrec import harness_titles
         from benchmark.llm import torch_threads
 
@@ -115,14 +117,15 @@ class RecExplainer(Recommender):
         c = self.config
         t0 = time.perf_counter()
         sub = self.workdir / "target" if self.workdir is not None else None
-        target, cached = fitted_target(c.target, dict(c.target_params), train, valid, seed,
-                                       sub, f"{c.target} (target)")
+        target, cached = self.target_cache.fitted(c.target, dict(c.target_params), train, valid,
+                                                  seed, sub, f"{c.target} (target)")
         self.explained_model = target
         t_target = time.perf_counter() - t0
         with torch_threads(c.num_threads):
             self._fit_lm(harness_titles(train), seed)
         self._info["target"] = {"name": c.target, "params": dict(c.target_params),
                                 "fit": target.fit_info(), "fit_seconds": t_target,
+                                # True when the target came from self.target_cache
                                 "fitted_earlier_in_this_process": cached,
                                 "svd_energy_kept": self.view.svd_fit}
 

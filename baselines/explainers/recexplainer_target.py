@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmark.errors import ModelOutputError
+from benchmark.models.base import Recommender
 
 
 @dataclass
@@ -54,11 +55,6 @@ def target_view(target, history, users: np.ndarray, dim: int, keep: int = 200,
     return TargetView(masked, ranked, u[:, :d] * root, vt[:d].T * root, fit)
 
 
-#: fitted targets of this process, keyed by (name, params, data fingerprint, seed): the three
-#: alignment variants of a suite explain the *same* fitted target instead of three refits
-_FITTED: dict[str, object] = {}
-
-
 def _fingerprint(train, valid) -> str:
     import hashlib
 
@@ -71,21 +67,38 @@ def _fingerprint(train, valid) -> str:
     return h.hexdigest()
 
 
-def fitted_target(name: str, params: dict, train, valid, seed: int, workdir, label: str
-                  ) -> tuple[object, bool]:
-    """The target fitted on (train, valid) with ``seed``; (model, True) when it came from this
-    process's cache. Deterministic fits make the cached model the one a refit would give."""
-    import json
+class TargetCache:
+    """Fitted targets keyed by (name, params, data fingerprint, seed), owned by whoever holds it.
 
-    from benchmark.registry import build_model
+    Not process-global on purpose: a RecExplainer gets a cache of its own, so its result and fit
+    time never depend on which job ran earlier in the same process. Models that should explain
+    one fitted target (the three alignment variants run side by side) are handed the same cache
+    explicitly. Deterministic fits make a cached target the one a refit would give."""
 
-    key = json.dumps([name, params, _fingerprint(train, valid), seed], sort_keys=True,
-                     default=str)
-    if key in _FITTED:
-        return _FITTED[key], True
-    model = build_model(name, dict(params), workdir=workdir, label=label)
-    model.fit(train, valid, seed=seed)
-    if len(_FITTED) >= 2:
-        _FITTED.pop(next(iter(_FITTED)))
-    _FITTED[key] = model
-    return model, False
+    def __init__(self, size: int = 2) -> None:
+        if size < 1:
+            raise ValueError(f"a target cache holds at least one target, not {size}")
+        self.size = size
+        self._fitted: dict[str, Recommender] = {}
+
+    def __len__(self) -> int:
+        return len(self._fitted)
+
+    def fitted(self, name: str, params: dict, train, valid, seed: int, workdir, label: str
+               ) -> tuple[Recommender, bool]:
+        """The target fitted on (train, valid) with ``seed``; (model, True) when it came from
+        this cache."""
+        import json
+
+        from benchmark.registry import build_model
+
+        key = json.dumps([name, params, _fingerprint(train, valid), seed], sort_keys=True,
+                         default=str)
+        if key in self._fitted:
+            return self._fitted[key], True
+        model = build_model(name, dict(params), workdir=workdir, label=label)
+        model.fit(train, valid, seed=seed)
+        while len(self._fitted) >= self.size:
+            self._fitted.pop(next(iter(self._fitted)))
+        self._fitted[key] = model
+        return model, False
