@@ -119,3 +119,20 @@ def test_history_site_marks_the_regression(tmp_path):
     text = pages["history.html"].read_text()
     assert "regression (exit 1)" in text and "ease on ml-100k accuracy/full/ndcg@10" in text
     assert "Regressions (red crosses): ease at 2222bbb (c1)" in text
+
+
+def test_cli_site_option_and_plain_report_unchanged(site, tmp_path, capsys):
+    from benchmark.cli import main
+    from benchmark.report.leaderboard import build_boards
+    from benchmark.report.render import render_boards
+    from benchmark.report.runs import load_runs
+
+    root, _ = site
+    runs = root / "runs"
+    assert main(["report", str(runs), "--site", str(tmp_path / "www")]) == 0
+    assert (tmp_path / "www" / "index.html").is_file()
+    assert "wrote site:" in capsys.readouterr().err
+    assert main(["report", str(runs), "--format", "md"]) == 0  # without --site: as before
+    assert capsys.readouterr().out == render_boards(build_boards(load_runs([runs])), "md")
+    assert main(["leaderboard", str(runs), "--site", str(tmp_path / "lb")]) == 0
+    assert (tmp_path / "lb" / "history.html").is_file()

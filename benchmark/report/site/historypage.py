@@ -50,9 +50,13 @@ def _check_steps(hist: History) -> tuple[list[Step], set[tuple[int, str, str, st
         steps.append(Step(label, res.status, verdict,
                           [f"{ln.model} on {ln.dataset} {ln.metric}: {number(ln.baseline)} → "
                            f"{number(ln.current)} ({ln.rel:+.1%}, corrected p "
-                           f"{ln.p_corrected:.3g})" for ln in regs],
+                           f"{_p(ln.p_corrected)})" for ln in regs],
                           [p.splitlines()[0] for p in res.problems][:5]))
     return steps, marks
+
+
+def _p(p: float) -> str:
+    return "< 1e-16" if p < 1e-16 else f"{p:.3g}"
 
 
 def history_page(hist: History, out: Path) -> HistoryPage:
