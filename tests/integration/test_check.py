@@ -60,15 +60,19 @@ def _check(capsys, baseline, current, *extra):
 def test_planted_regression_fails(runs, capsys):
     code, out = _check(capsys, runs["base"], runs["planted"])
     assert code == 1
-    # m: 5 ranking metrics + gauc + gauc_pairs (both tested on their weighted means)
-    assert out.startswith("7 REGRESSION(S) (exit 1)")
-    first = out.splitlines()[5]
+    # m: the headline metrics ndcg, recall, hit @10 and gauc (tested on its weighted mean);
+    # mrr, precision and gauc_pairs dropped too: shown as information, not gated
+    assert out.startswith("4 REGRESSION(S) (exit 1)\ngated: ")
+    first = out.splitlines()[8]
     assert first.startswith("| REGRESSION") and "| m " in first
+    for metric in ("mrr@10", "precision@10", "gauc_pairs"):
+        assert re.search(rf"\| worse \(info\)\s+\| ml-100k\s*\| m\s*\| "
+                         rf"accuracy/\w+/{metric}\s", out), out
+    assert out.index("Gated: headline") < out.index("Information: other metrics")
     assert "random" not in "".join(ln for ln in out.splitlines()
                                    if ln.startswith("| REGRESSION"))
-    for metric in ("gauc", "gauc_pairs"):
-        assert re.search(rf"\| REGRESSION\s+\| ml-100k\s*\| m\s*\| accuracy/pointwise/{metric}\s",
-                         out), out
+    assert re.search(r"\| REGRESSION\s+\| ml-100k\s*\| m\s*\| accuracy/pointwise/gauc\s",
+                     out), out
     assert "note: gauc is tested on its weighted mean" in out
 
 
@@ -185,3 +189,28 @@ def test_other_seeds_are_tested_over_seeds(tmp_path, capsys):
     assert code == 1 and "cannot tell training-seed variance from a regression" in out
     code, out = _check(capsys, tmp_path / "old", tmp_path / "bad")
     assert code == 1 and "| REGRESSION" in out and "| seeds" in out
+
+
+def test_the_gate_corrects_within_the_headline_family(tmp_path, capsys):
+    """Issue 18's case: a 15% drop in full NDCG@10 (p about 0.005) beside 92 unchanged other
+    metrics. Holm over all 93 tests would hide it (0.005 x 93 > 0.05); the gate corrects within
+    the headline family, fails, and still shows the others, as information."""
+    users = np.arange(300)
+    base = np.full(300, 0.2)
+    z = np.random.default_rng(0).standard_normal(300)
+    z = (z - z.mean()) / z.std(ddof=1)  # exactly standardised: t = 0.03 sqrt(300) / 0.186
+    dropped = base - 0.03 + 0.186 * z
+    other = {f"accuracy/full/precision@{k}": base + 0.001 * z for k in range(1, 93)}
+    make_run(tmp_path / "old", "m", 0, {"accuracy/full/ndcg@10": base, **other}, users)
+    make_run(tmp_path / "new", "m", 0, {"accuracy/full/ndcg@10": dropped, **other}, users)
+    code, out = _check(capsys, tmp_path / "old", tmp_path / "new", "--tolerance", "0.05")
+    assert code == 1, out
+    assert out.startswith("1 REGRESSION(S) (exit 1)\ngated: 1 headline metric(s) (1 REGRESSION)")
+    assert "information, not gated: " in out.splitlines()[2] and "92 ok (info)" in out
+    row = next(ln for ln in out.splitlines() if "accuracy/full/ndcg@10" in ln)
+    assert row.startswith("| REGRESSION") and "-15.0%" in row
+    p = float(row.split("|")[8])
+    assert 0.05 / 93 < p < 0.05  # significant alone, not after Holm over 93 tests
+    # naming the metric (any case) makes it the gated family, with the same verdict
+    assert _check(capsys, tmp_path / "old", tmp_path / "new", "--tolerance", "0.05",
+                  "--metrics", "Full/NDCG@10")[0] == 1

@@ -1,0 +1,106 @@
+"""Cost lines of `recbench check`: efficiency rows and efficiency.json, gated by relative growth.
+
+Costs are not p-value tests: a cost fails when it grew beyond ``efficiency_tolerance`` and above
+an absolute floor (timer noise on tiny runs is not a regression); wall time is only shown where
+both runs measured the CPU time beside it, which is gated instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.report.check_types import Line
+from benchmark.report.metric_meta import direction
+from benchmark.report.runs import Run
+
+EFFICIENCY_FILE_KEYS = ("fit_seconds", "inference_seconds", "peak_rss_mb_fit", "peak_rss_mb_eval",
+                        "fit_cpu_seconds", "job_seconds", "job_cpu_seconds")
+#: wall-clock costs of efficiency.json and the CPU-time cost gated instead when both runs have
+#: it (``cpu_twin``); inference_seconds, summed over tracks, has no CPU time of its own: its CPU
+#: time is part of job_cpu_seconds
+CPU_TWINS = {"efficiency.json/fit_seconds": "efficiency.json/fit_cpu_seconds",
+             "efficiency.json/job_seconds": "efficiency.json/job_cpu_seconds",
+             "efficiency.json/inference_seconds": "efficiency.json/job_cpu_seconds"}
+#: verdict of a wall-clock cost left ungated because its CPU time is gated
+WALL_INFO = "info (wall)"
+#: shown but never gated: process RSS includes whatever the process held before the job (the
+#: data, earlier models of the suite), so it depends on job order, not only on the model; the
+#: efficiency track's own peak_memory_mb is gated instead
+INFO_ONLY = ("peak_rss_mb_fit", "peak_rss_mb_eval")
+
+
+
+def floor_for(metric: str) -> float:
+    """Smallest absolute growth of a cost that can count as a regression."""
+    if "seconds" in metric:
+        return 1.0
+    if "_ms" in metric:
+        return 2.0
+    if "mb" in metric:
+        return 64.0
+    return 0.0
+
+
+
+def _cost_values(runs: dict[int, Run]) -> dict[str, list[float]]:
+    """Every cost of the runs by name (efficiency.json keys, then lower-is-better rows). A fit
+    on a GPU leaves efficiency.json's CPU seconds out: GPU time is not CPU time, so its wall
+    time stays gated."""
+    out: dict[str, list[float]] = {}
+    for r in runs.values():
+        fit_memory = r.efficiency.get("memory_fit")
+        on_gpu = isinstance(fit_memory, dict) and bool(fit_memory.get("cuda_max_allocated_mb"))
+        for k in EFFICIENCY_FILE_KEYS:
+            v = r.efficiency.get(k)
+            if on_gpu and "_cpu_" in k:
+                continue
+            if isinstance(v, (int, float)):
+                out.setdefault(f"efficiency.json/{k}", []).append(float(v))
+        for mk, v in r.values.items():
+            if direction(mk.metric) < 0:
+                out.setdefault(str(mk), []).append(v)
+    return out
+
+
+def cpu_twin(name: str) -> str | None:
+    """The CPU-time cost measured beside a wall-clock one: ``.../train_seconds`` ->
+    ``.../train_cpu_seconds``, ``.../latency_ms_p50`` -> ``.../latency_cpu_ms_p50``, and
+    ``CPU_TWINS`` for efficiency.json; None for other costs and for GPU rows."""
+    if name in CPU_TWINS:
+        return CPU_TWINS[name]
+    head, _, metric = name.rpartition("/")
+    # GPU rows (protocol "cuda") keep wall time: GPU time is not CPU time
+    if name.startswith("efficiency.json/") or "cpu" in metric or "/cuda/" in name:
+        return None
+    if metric.endswith("_seconds"):
+        return f"{head}/{metric.removesuffix('_seconds')}_cpu_seconds"
+    if metric.startswith("latency_ms_"):
+        return f"{head}/latency_cpu_ms_{metric.removeprefix('latency_ms_')}"
+    return None
+
+
+def cost_lines(key, old, new, opts) -> list[Line]:
+    """One line per cost both sides report. Wall time depends on what else the machine runs,
+    so a wall-clock cost whose CPU time both runs recorded is shown as ``WALL_INFO`` and the
+    CPU time is gated in its place; runs without CPU times (older ones) gate wall time."""
+    dataset, model = key
+    co, cn = _cost_values(old), _cost_values(new)
+    both = set(co) & set(cn)
+    keep = {n for n in both if not opts.metrics or any(n.endswith(p) for p in opts.metrics)}
+    keep |= {cpu_twin(n) for n in keep if cpu_twin(n) in both}  # a chosen wall time's gate
+    lines = []
+    for name in sorted(keep):
+        line = Line(dataset, model, name, float(np.mean(co[name])), float(np.mean(cn[name])),
+                    kind="cost")
+        grew = line.current - line.baseline
+        line.worse = grew > 0
+        if name.endswith(INFO_ONLY):
+            line.verdict = "info"
+        elif cpu_twin(name) in both:
+            line.verdict = WALL_INFO
+        elif grew > floor_for(name) and line.rel > opts.efficiency_tolerance:
+            line.verdict = "REGRESSION"
+        else:
+            line.verdict = "ok"
+        lines.append(line)
+    return lines
