@@ -55,7 +55,13 @@ def site(tmp_path_factory):
                {"track": "tallrec", "protocol": "tallrec", "user_raw": "9", "item": 7,
                 "title": "Heat", "prompt": "Given the user's history ... Answer Yes or No.",
                 "reference": "Yes", "prediction": 0.8125}]
+    samples.append({"track": "explanation", "user": 4, "item": 9, "title": "Alien",
+                    "explanation": "Alien is sci-fi.", "reference": "Alien is a sci-fi film.",
+                    "protocol": "silver"})
     (folder / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    later = {"user": 4, "item": 9, "protocol": "silver", "judge": {
+        "usefulness": 2.0, "accuracy": 3.5, "clarity": None}}  # `recbench judge` afterwards
+    (folder / "judge.jsonl").write_text(json.dumps(later) + "\n")
     pages = build_report_site([root / "runs"], root / "www", baseline="pop")
     return root, pages
 
@@ -99,7 +105,8 @@ def test_run_page_samples(site):
     _, pages = site
     text = pages["runs/s--ml-100k--xr-full--seed-0.html"].read_text()
     for needle in ("You may enjoy Heat, a crime film.", "crime film like ones you liked",
-                   "Ronin", "usefulness 4.0", "agrees", "0.8125", "Answer Yes or No"):
+                   "Ronin", "usefulness 4", "agrees", "0.8125", "Answer Yes or No",
+                   "accuracy 3.5", "clarity unrated", "(recbench judge)"):
         assert needle in text, needle
     assert "seed-1.html" in text  # the other seed's page
     plain = pages["runs/s--ml-100k--pop--seed-0.html"].read_text()

@@ -37,8 +37,9 @@ class RunPage:
     n_samples: int = 0
 
 
-def read_samples(run: Run) -> list[dict]:
-    path = run.folder / "samples.jsonl"
+def read_samples(run: Run, name: str = "samples.jsonl") -> list[dict]:
+    """The JSON objects of one JSON-lines file of the run folder (none if it is missing)."""
+    path = run.folder / name
     if not path.is_file():
         return []
     out = []
@@ -89,7 +90,8 @@ def _fill_samples(page: RunPage, samples: list[dict]) -> None:
         history, why = {}, ""
         if any("judge_context" not in s for s in shown):
             history, why = recent_history(run, [int(s["user"]) for s in shown if "user" in s])
-        page.explanations = [_explanation_row(s, history) for s in shown]
+        posthoc = _posthoc_ratings(run)
+        page.explanations = [_explanation_row(s, history, posthoc) for s in shown]
         page.explanation_note = (f"{len(shown)} of {len(expl)} stored pairs"
                                  + (f"; recent history: {why}" if why else ""))
         wanted = ("fidelity", "stance_rate", "grounding", "rouge_l", "bleu4", "judge_usefulness",
@@ -107,7 +109,24 @@ def _stance(v: Any) -> str:
     return {1: "for", -1: "against", 0: "none"}.get(v, "-") if isinstance(v, int) else "-"
 
 
-def _explanation_row(s: dict, history: dict[int, list[str]]) -> dict:
+def _posthoc_ratings(run: Run) -> dict[tuple, dict]:
+    """Ratings `recbench judge RUNDIR` wrote to judge.jsonl, by (user, item, protocol)."""
+    out: dict[tuple, dict] = {}
+    for line in read_samples(run, "judge.jsonl"):
+        out[(line.get("user"), line.get("item"), line.get("protocol"))] = line
+    return out
+
+
+def _ratings(judge: Any) -> dict[str, str]:
+    """criterion -> rating text ("unrated" when the judge gave none)."""
+    if not isinstance(judge, dict):
+        return {}
+    return {k: "unrated" if v is None else f"{v:g}" for k, v in judge.items()
+            if v is None or isinstance(v, (int, float))}
+
+
+def _explanation_row(s: dict, history: dict[int, list[str]],
+                     posthoc: dict[tuple, dict]) -> dict:
     user = s.get("user")
     recent = s.get("judge_context") or history.get(int(user) if user is not None else -1, [])
     liked = s.get("predicted_like")
@@ -115,9 +134,9 @@ def _explanation_row(s: dict, history: dict[int, list[str]]) -> dict:
     faithful = None
     if isinstance(stance, int) and liked is not None and stance != 0:
         faithful = stance == (1 if liked else -1)
-    judge = s.get("judge") or {}
-    ratings = {k: v for k, v in judge.items() if isinstance(v, (int, float))} \
-        if isinstance(judge, dict) else {}
+    later = posthoc.get((user, s.get("item"), s.get("protocol")), {})
+    ratings = _ratings(s.get("judge") or later.get("judge"))
+    ref_ratings = _ratings(s.get("judge_reference") or later.get("judge_reference"))
     return {"user": user, "item": s.get("item"), "title": s.get("title") or "",
             "history": list(recent)[-5:], "explanation": s.get("explanation") or "",
             "reference": s.get("reference") or "", "protocol": s.get("protocol", ""),
@@ -125,7 +144,8 @@ def _explanation_row(s: dict, history: dict[int, list[str]]) -> dict:
             "prediction": "like" if liked else ("dislike" if liked is not None else "-"),
             "percentile": s.get("score_percentile"), "stance": _stance(stance),
             "faithful": faithful, "cited": list(s.get("cited") or []),
-            "readable": s.get("readable"), "judge": ratings}
+            "readable": s.get("readable"), "judge": ratings, "judge_reference": ref_ratings,
+            "judge_later": bool(later) and not s.get("judge")}
 
 
 def _short(v: Any, n: int = 300) -> str:
