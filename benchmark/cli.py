@@ -11,51 +11,37 @@ import logging
 import sys
 from pathlib import Path
 
+from benchmark.cli_args import (
+    AnyOrderParser,
+    VersionAction,
+    add_common,
+    add_out,
+    emit,
+    folder_arg,
+    metric_name,
+    number,
+)
 from benchmark.errors import BenchError
 
 
-def _number(text: str, kind: type, test, allowed: str):
-    """argparse type: ``kind(text)`` when ``test`` holds, else a usage error naming the range."""
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {allowed}") from None
-    if value != value or value in (float("inf"), float("-inf")) or not test(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is out of range: must be {allowed}")
-    return value
-
-
 def _nonneg_int(text: str) -> int:
-    return _number(text, int, lambda v: v >= 0, "an integer >= 0")
+    return number(text, int, lambda v: v >= 0, "an integer >= 0")
 
 
 def _seed(text: str) -> int:
-    return _number(text, int, lambda v: 0 <= v < 2**32, "an integer in 0 .. 4294967295")
+    return number(text, int, lambda v: 0 <= v < 2**32, "an integer in 0 .. 4294967295")
 
 
 def _positive_int(text: str) -> int:
-    return _number(text, int, lambda v: v > 0, "an integer >= 1")
+    return number(text, int, lambda v: v > 0, "an integer >= 1")
 
 
 def _nonneg_float(text: str) -> float:
-    return _number(text, float, lambda v: v >= 0, "a number >= 0 (0.01 = 1%)")
+    return number(text, float, lambda v: v >= 0, "a number >= 0 (0.01 = 1%)")
 
 
 def _open_unit(text: str) -> float:
-    return _number(text, float, lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)")
-
-
-def _folder_arg(path: str, option: str) -> Path:
-    """A folder the command will create or fill: no part of it may be an existing file."""
-    folder = Path(path)
-    for p in (folder, *folder.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise BenchError(f"{option} {path}: {p} is a file, not a folder",
-                                 f"pass a folder for {option} (it is created if missing), or "
-                                 f"move {p} away")
-            break
-    return folder
+    return number(text, float, lambda v: 0 < v < 1, "a number between 0 and 1 (exclusive)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -63,7 +49,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from benchmark.report.summary import print_summary
     from benchmark.runner.runner import run_suite
 
-    out = _folder_arg(args.out, "--out")
+    out = folder_arg(args.out, "--out")
     suite = load_suite(args.suite)
     from benchmark import net_policy
 
@@ -88,40 +74,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _seconds(text: str) -> float:
     """argparse type of --job-timeout: a finite number of seconds > 0."""
-    return _number(text, float, lambda v: v > 0, "a number of seconds > 0")
+    return number(text, float, lambda v: v > 0, "a number of seconds > 0")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from benchmark.config.dataset_spec import known_datasets
-    from benchmark.registry import MODELS, TRACKS
+    from benchmark.cli_list import list_sections
 
-    root = Path(__file__).resolve().parents[1]
-    sections = {
-        "models": [f"{k:12s} {v}" for k, v in MODELS.items()],
-        "datasets": known_datasets(),
-        "tracks": list(TRACKS),
-        "suites": sorted(str(p.relative_to(root)) for p in (root / "suites").glob("*.toml")),
-    }
-    for title, lines in sections.items():
-        if args.what in (None, title):
-            print(f"{title}:")
-            for line in lines:
-                print(f"  {line}")
+    for title, lines in list_sections(args.what).items():
+        print(f"{title}:")
+        for line in lines:
+            print(f"  {line}")
     return 0
-
-
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        target = Path(output)
-        if target.is_dir():
-            raise BenchError(f"-o {output} is a folder", "pass a file name, e.g. "
-                             f"{target / 'report.md'}")
-        _folder_arg(str(target.parent), "-o")  # a missing folder is created
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-        print(f"wrote {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
 
 
 def _significance(args: argparse.Namespace):
@@ -138,16 +101,47 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     runs = load_runs(args.rundirs)
     sig = _significance(args)
-    if args.out_dir:
-        files, skipped = write_report(runs, _folder_arg(args.out_dir, "--out-dir"), sig, plots=not args.no_plots,
-                                      metrics=tuple(args.metrics or ()))
+    if args.site:  # the static site; other outputs only when asked for as well
+        from benchmark.report.site import build_report_site
+
+        pages = build_report_site(runs, folder_arg(args.site, "--site"), significance=sig,
+                                  metrics=tuple(args.metrics or ()))
+        print(f"wrote site: {pages['index.html']} ({len(pages)} pages)", file=sys.stderr)
+        if not (args.out or args.output or args.out_dir):
+            return 0
+    fmt, path, option, folder = _report_target(args)
+    if folder:
+        files, skipped = write_report(runs, folder_arg(path, option), sig,
+                                      plots=not args.no_plots, metrics=tuple(args.metrics or ()))
         for f in files:
             print(f"wrote {f}", file=sys.stderr)
         for why in skipped:
             print(f"figure skipped: {why}", file=sys.stderr)
         return 0
-    _emit(report_text(runs, args.format, sig, tuple(args.metrics or ())), args.output)
+    emit(report_text(runs, fmt, sig, tuple(args.metrics or ())), path, option)
     return 0
+
+
+#: ``report --out FILE`` without --format: the format follows the file's suffix
+_SUFFIX_FORMAT = {".md": "md", ".tex": "latex", ".html": "html", ".csv": "csv", ".json": "json"}
+
+
+def _report_target(args: argparse.Namespace) -> tuple[str, str | None, str, bool]:
+    """(format, path, option as typed, whether path is a folder for every format).
+
+    ``--out DIR`` writes every format into DIR; ``--out FILE`` writes one format, named by
+    ``--format`` or by the file's suffix. The old ``-o FILE`` and ``--out-dir DIR`` still work.
+    """
+    if args.out_dir:
+        return args.format or "md", args.out_dir, "--out-dir", True
+    if args.output:
+        return args.format or "md", args.output, "-o", False
+    if args.out is None:
+        return args.format or "md", None, "--out", False
+    suffix = _SUFFIX_FORMAT.get(Path(args.out).suffix.lower())
+    if args.format or suffix:
+        return args.format or suffix or "md", args.out, "--out", False
+    return "md", args.out, "--out", True
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -157,7 +151,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     opts = CompareOptions(args.baseline, tuple(args.metrics or ()), args.test, args.correction,
                           args.confidence, args.resamples, args.seed, args.alpha)
     df = compare(load_runs(args.rundirs), opts)
-    _emit(render(df, opts, args.format), args.output)
+    emit(render(df, opts, args.format), args.out)
     return 0
 
 
@@ -168,7 +162,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     opts = CheckOptions(args.tolerance, args.alpha, args.test, args.correction,
                         args.efficiency_tolerance, tuple(args.metrics or ()))
     result = check(load_runs(args.baseline), load_runs(args.current), opts)
-    _emit(render(result, opts), args.output)
+    emit(render(result, opts), args.out)
     return result.status
 
 
@@ -190,14 +184,24 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if not runs:
         text = ("No run folders given: every verdict is 'not comparable (no run)'. Pass run "
                 "folders, e.g. `recbench reproduce explainrec --table I runs/paper`.\n\n" + text)
-    _emit(text, args.output)
+    emit(text, args.out)
     return 0
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from benchmark.report.site import build_site
+    from benchmark.report.site import build_history_site, build_site
 
-    files = build_site([Path(d) for d in args.dirs], _folder_arg(args.out, "--out"),
+    if not (args.out or args.site):
+        raise BenchError("leaderboard needs --out DIR (one page) or --site DIR (the site)",
+                         "e.g. recbench leaderboard runs-old runs-new --site site")
+    if args.site:
+        pages = build_history_site([Path(d) for d in args.dirs],
+                                   folder_arg(args.site, "--site"), baseline=args.baseline,
+                                   metrics=tuple(args.metrics or ()))
+        print(f"wrote site: {pages['index.html']} ({len(pages)} pages)", file=sys.stderr)
+        if not args.out:
+            return 0
+    files = build_site([Path(d) for d in args.dirs], folder_arg(args.out, "--out"),
                        metrics=tuple(args.metrics or ()), baseline=args.baseline)
     for kind, path in files.items():
         print(f"wrote {kind}: {path}", file=sys.stderr)
@@ -219,8 +223,9 @@ def _stats_options(p: argparse.ArgumentParser, *, baseline_help: str | None) -> 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="recbench", description=__doc__.splitlines()[0])
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action=VersionAction)
+    add_common(p, top=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=AnyOrderParser)
 
     r = sub.add_parser("run", help="run a suite (models x datasets x seeds)")
     r.add_argument("suite", help="suite file, e.g. suites/quick.toml")
@@ -228,7 +233,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=_seed, nargs="+", help="override the suite's seeds "
                    "(integers >= 0)")
     r.add_argument("--only", nargs="+", metavar="MODEL", help="run only these models (labels)")
-    r.add_argument("--no-progress", action="store_true", help="hide progress bars")
     r.add_argument("--executor", choices=["local", "ray"], default="local",
                    help="local: jobs one after another, each in a child process (default); "
                         "ray: one Ray task per job (needs the [distributed] extra and --out on "
@@ -260,15 +264,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="leaderboard tables and figures from run folders")
     rep.add_argument("rundirs", nargs="+", help="run folders or roots (e.g. runs/quick)")
-    rep.add_argument("--format", default="md",
-                     choices=["md", "latex", "html", "board-csv", "csv", "json"],
+    rep.add_argument("--format", choices=["md", "latex", "html", "board-csv", "csv", "json"],
                      help="md/latex/html/board-csv: leaderboard (mean ± std over seeds); "
-                     "csv/json: one row per number and seed")
-    rep.add_argument("--output", "-o", help="write to this file instead of stdout")
-    rep.add_argument("--out-dir", help="write every format, long.csv and the plots here")
-    rep.add_argument("--no-plots", action="store_true", help="with --out-dir: skip figures")
-    rep.add_argument("--metrics", nargs="+", help="leaderboard columns, e.g. ndcg@10 auc "
-                     "(default all)")
+                     "csv/json: one row per number and seed (default md, or the --out file's "
+                     "suffix)")
+    rep.add_argument("--out", help="a folder: every format, long.csv/json and the plots; a "
+                     "file (.md .tex .html .csv .json, or with --format): that format; "
+                     "default: stdout")
+    rep.add_argument("-o", "--output", help=argparse.SUPPRESS)  # old: one file
+    rep.add_argument("--out-dir", help=argparse.SUPPRESS)  # old: every format
+    rep.add_argument("--site", metavar="DIR", help="write the static results site here "
+                     "(overview, full tables, figures, run pages, compare, paper)")
+    rep.add_argument("--no-plots", action="store_true", help="with an --out folder: skip "
+                     "figures")
+    rep.add_argument("--metrics", nargs="+", type=metric_name,
+                     help="leaderboard columns, e.g. ndcg@10 auc (default all)")
     _stats_options(rep, baseline_help="mark (†) models significantly better than this one")
     rep.set_defaults(func=_cmd_report)
 
@@ -277,14 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("rundirs", nargs="+", help="run folders or roots")
     _stats_options(cmp_, baseline_help=None)
     cmp_.add_argument("--baseline", required=True, metavar="MODEL", help="model label")
-    cmp_.add_argument("--metrics", nargs="+", help="e.g. ndcg@10 full/recall@20 (default all)")
+    cmp_.add_argument("--metrics", nargs="+", type=metric_name,
+                      help="e.g. ndcg@10 full/recall@20 (default all)")
     cmp_.add_argument("--confidence", type=_open_unit, default=0.95, help="CI level (0.95)")
     cmp_.add_argument("--resamples", type=_positive_int, default=2000,
                       help="bootstrap resamples (>= 1)")
     cmp_.add_argument("--seed", type=_nonneg_int, default=0,
                       help="seed of bootstrap / permutations")
     cmp_.add_argument("--format", default="md", choices=["md", "csv"])
-    cmp_.add_argument("--output", "-o", help="write to this file instead of stdout")
+    add_out(cmp_, "write to this file instead of stdout")
     cmp_.set_defaults(func=_cmd_compare)
 
     chk = sub.add_parser("check", help="regression gate: exit 0 ok, 1 regression, "
@@ -297,9 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="relative drop a quality metric may show before it can fail (0.01)")
     chk.add_argument("--efficiency-tolerance", type=_nonneg_float, default=0.5,
                      help="relative growth of a cost (time, memory) that fails (0.5 = +50%%)")
-    chk.add_argument("--metrics", nargs="+", help="check only these (default all)")
+    chk.add_argument("--metrics", nargs="+", type=metric_name,
+                     help="check only these; they become the gated family (default: the "
+                     "headline metrics gated, the rest shown as information)")
     _stats_options(chk, baseline_help=None)
-    chk.add_argument("--output", "-o", help="also write the diff to this file")
+    add_out(chk, "write the diff to this file instead of stdout")
     chk.set_defaults(func=_cmd_check)
 
     rpr = sub.add_parser("reproduce", help="published tables beside ours, with verdicts")
@@ -308,25 +321,34 @@ def build_parser() -> argparse.ArgumentParser:
     rpr.add_argument("rundirs", nargs="*", help="run folders or roots to take our numbers from")
     rpr.add_argument("--confidence", type=_open_unit, default=0.95, help="CI level (0.95)")
     rpr.add_argument("--seed", type=_nonneg_int, default=0, help="bootstrap seed")
-    rpr.add_argument("--output", "-o", help="write to this file instead of stdout")
+    add_out(rpr, "write to this file instead of stdout")
     rpr.set_defaults(func=_cmd_reproduce)
 
     lb = sub.add_parser("leaderboard", help="static HTML + Markdown page over many result "
                         "folders (e.g. one per commit, oldest first)")
     lb.add_argument("dirs", nargs="+", help="result folders, oldest first")
-    lb.add_argument("--out", required=True, help="folder for the page and its plots")
-    lb.add_argument("--metrics", nargs="+", help="only these metrics (standings and history)")
+    lb.add_argument("--out", help="folder for the page and its plots")
+    lb.add_argument("--site", metavar="DIR", help="write the static results site here, with "
+                    "the history page")
+    lb.add_argument("--metrics", nargs="+", type=metric_name,
+                    help="only these metrics (standings and history)")
     lb.add_argument("--baseline", metavar="MODEL", help="mark (†) significant wins over it")
     lb.set_defaults(func=_cmd_leaderboard)
 
     from benchmark.judge.cli import add_parser as add_judge_parser
 
     add_judge_parser(sub)  # recbench judge RUN_DIR: rate stored explanations post hoc
+    for subparser in sub.choices.values():
+        add_common(subparser)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.no_progress:  # one process-wide switch, inherited by every job process
+        from benchmark import progress
+
+        progress.disable_all()
     # our own progress at INFO; other libraries' loggers (RecBole logs to the root logger) only
     # from WARNING, unless --debug
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
