@@ -5,7 +5,9 @@ and Ray workers, which inherit the environment but not Python state, and bars co
 that never sees the command line (RecBole's trainer, Hugging Face loaders, our LM fine-tuning
 and scoring loops). ``disable_all`` sets ``RECBENCH_NO_PROGRESS=1`` for our own bars (each asks
 ``enabled``), ``TQDM_DISABLE=1`` for tqdm bars created without an explicit ``disable``
-(RecBole's), and ``HF_HUB_DISABLE_PROGRESS_BARS=1`` for Hugging Face's.
+(RecBole's), and ``HF_HUB_DISABLE_PROGRESS_BARS=1`` for Hugging Face's. tqdm reads its
+variable when it is imported: job processes start with it set; `recbench` sets it first thing,
+before anything imports tqdm.
 """
 
 from __future__ import annotations

@@ -142,12 +142,9 @@ def test_list_models_describes_each_model_and_hides_test_models(capsys):
 
 
 def test_the_progress_switch_reaches_library_bars(monkeypatch):
-    """RecBole's bars are tqdm bars made without ``disable``: TQDM_DISABLE silences them; ours
-    ask ``enabled``. ``silenced`` restores the environment after a library run_suite call."""
-    import io
-
-    from tqdm import tqdm
-
+    """RecBole's bars are tqdm bars made without ``disable``: TQDM_DISABLE (read when tqdm is
+    imported, as in every job process) silences them; ours ask ``enabled``. ``silenced``
+    restores the environment after a library run_suite call."""
     from benchmark import progress
 
     for k in progress.SILENCING:
@@ -155,8 +152,9 @@ def test_the_progress_switch_reaches_library_bars(monkeypatch):
     assert progress.enabled(True) and not progress.enabled(False)
     with progress.silenced():
         assert not progress.enabled(True)
-        sink = io.StringIO()
-        for _ in tqdm(range(3), file=sink):  # as RecBole's trainer makes them
-            pass
-        assert sink.getvalue() == ""
+        code = ("from tqdm import tqdm\nfor _ in tqdm(range(3)): pass\n"
+                "from benchmark.progress import enabled\nprint(enabled(True))")
+        child = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                               text=True, timeout=60)
+        assert child.stdout.strip() == "False" and child.stderr == "", child.stderr
     assert progress.enabled(True) and "TQDM_DISABLE" not in os.environ
