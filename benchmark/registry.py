@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchError, UnknownNameError
+from benchmark.offline import go_offline
 
 MODELS: dict[str, str] = {
     "dummy": "benchmark.models.dummy:DummyRecommender",
@@ -70,7 +71,9 @@ def model_class(name: str) -> type:
 
 def build_model(name: str, config: dict[str, Any] | None = None, *,
                 workdir: Path | None = None, label: str | None = None) -> Any:
-    """Build a registered model; ``label`` is its display name (defaults to ``name``)."""
+    """Build a registered model; ``label`` is its display name (defaults to ``name``). The
+    offline switches are set first: nothing a model loads may come from the network."""
+    go_offline()
     return model_class(name)(config, workdir=workdir, name=label or name)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError
 from benchmark.models.base import Capability, Recommender
+from benchmark.threads import torch_threads
 from explainrec import attribution as attr
 from explainrec.config import ExplainRecConfig
 from explainrec.data import (
@@ -63,18 +64,9 @@ class ExplainRec(Recommender):
         self._recent: dict[int, tuple] = {}
         self._chosen_threads = 0  # set once the backbone is loaded (config, or a timed probe)
 
-    @contextlib.contextmanager
-    def _threads(self):
-        import torch
-
-        before = torch.get_num_threads()
-        n = self._chosen_threads or self.config.num_threads
-        if n > 0:
-            torch.set_num_threads(n)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
+    def _threads(self) -> contextlib.AbstractContextManager[None]:
+        """The probed count once chosen, else the configured one; restored on exit."""
+        return torch_threads(self._chosen_threads or self.config.num_threads)
 
     # --- shared setup ----------------------------------------------------------------------------
     def _features(self, catalog) -> dict[str, np.ndarray] | None:

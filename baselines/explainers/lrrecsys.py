@@ -35,6 +35,7 @@ from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
 from benchmark.explain.contrastive import ContrastivePair
 from benchmark.models.base import Capability, Recommender
+from benchmark.threads import torch_threads
 
 
 @dataclasses.dataclass
@@ -211,8 +212,6 @@ class LRRecsys(Recommender):
 
     # --- training -----------------------------------------------------------------------------
     def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
-        from benchmark.llm import torch_threads
-
         self._remember(train, valid)
         self._seed, self._train = seed, train
         self._titles = item_titles(train.catalog, train.n_items)
@@ -271,8 +270,6 @@ class LRRecsys(Recommender):
 
     # --- inference ----------------------------------------------------------------------------
     def score(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        from benchmark.llm import torch_threads
-
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
         expl = None
@@ -292,8 +289,6 @@ class LRRecsys(Recommender):
 
     def explain_contrastive(self, users: np.ndarray, items: np.ndarray) -> list[ContrastivePair]:
         """Both halves per pair; malformed generations are returned as such (never dropped)."""
-        from benchmark.llm import torch_threads
-
         with torch_threads(self.config.num_threads):
             return self._generate(self.explain_prompts(users, items))
 

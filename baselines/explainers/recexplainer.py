@@ -33,6 +33,7 @@ from baselines.explainers.recexplainer_target import TargetCache
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError, ConfigError
 from benchmark.models.base import Capability, Recommender
+from benchmark.threads import torch_threads
 
 
 @dataclasses.dataclass
@@ -111,7 +112,6 @@ class RecExplainer(Recommender):
         import time
 
         from baselines.llm.tallrec import harness_titles
-        from benchmark.llm import torch_threads
 
         self._remember(train, valid)
         c = self.config
@@ -202,8 +202,6 @@ class RecExplainer(Recommender):
 
     # --- alignment hooks ----------------------------------------------------------------------
     def _run(self, fn, *args):
-        from benchmark.llm import torch_threads
-
         with torch_threads(self.config.num_threads):
             return fn(*args)
 

@@ -34,9 +34,9 @@ import numpy as np
 
 from baselines.llm import chatrec_prompts as C
 from baselines.llm.p5_prompts import user_histories
-from baselines.llm.p5_scoring import with_torch_threads
 from benchmark.data.types import Interactions
 from benchmark.models.base import Capability, Recommender
+from benchmark.threads import with_torch_threads
 
 
 @dataclasses.dataclass

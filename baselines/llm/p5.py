@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 
 from baselines.llm import p5_prompts as P
-from baselines.llm.p5_scoring import with_torch_threads
 from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
 from benchmark.models.base import Capability, Recommender
 from benchmark.progress import enabled
+from benchmark.threads import with_torch_threads
 
 
 @dataclasses.dataclass

@@ -4,48 +4,15 @@ log-probabilities of short answers (yes/no, a star rating, an item token) after 
 
 The encoder runs once per prompt; answers that are single tokens (atomic item ids, digits) are
 read off one decoder step, longer answers are scored by teacher forcing with the encoder output
-reused. Everything is batched; ``torch`` is imported inside the functions. Also home of the
-torch-thread helpers the LLM baselines share.
+reused. Everything is batched; ``torch`` is imported inside the functions.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run a block with ``n`` torch intra-op threads (0 = leave torch's setting), then restore.
-
-    On a shared 2-core machine, two busy-waiting threads per process were measured 10-20x slower
-    than one (P5 training steps, load average ~9); the LLM suite therefore asks for 1.
-    """
-    if n <= 0:
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def with_torch_threads(method: Callable) -> Callable:
-    """Method decorator: run under ``torch_threads(self.config.num_threads)``."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with torch_threads(self.config.num_threads):
-            return method(self, *args, **kwargs)
-
-    return wrapper
 
 
 def encode_sources(tokenizer, sources: Sequence[str], max_len: int, device: str):

@@ -22,6 +22,7 @@ from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
 from benchmark.models.base import Capability, Recommender
 from benchmark.protocols import tallrec as proto
+from benchmark.threads import torch_threads
 
 
 @dataclasses.dataclass
@@ -114,7 +115,7 @@ class TALLRec(Recommender):
 
     def _train(self, samples: list[proto.TallrecSample], titles: dict[str, str],
                seed: int, valid: list[proto.TallrecSample] | None = None) -> None:
-        from benchmark.llm import adapter_sha256, finetune_causal, torch_threads
+        from benchmark.llm import adapter_sha256, finetune_causal
 
         c = self.config
         if c.zero_shot:
@@ -146,7 +147,7 @@ class TALLRec(Recommender):
                            "adapter_sha256": self._adapter, "train": stats})
 
     def _score_prompts(self, prompts: list[str]) -> np.ndarray:
-        from benchmark.llm import ResponseCache, torch_threads, yes_probability
+        from benchmark.llm import ResponseCache, yes_probability
         from benchmark.llm.pretrain import CACHE_DIR
 
         lora = self.config.finetune == "lora" and not self.config.zero_shot

@@ -17,6 +17,7 @@ import numpy as np
 
 from benchmark.errors import BenchError
 from benchmark.features.verify import sha256_file, weights_file
+from benchmark.offline import go_offline
 from benchmark.progress import enabled
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -73,7 +74,7 @@ class ClipImageEncoder:
 
     def _load(self):
         if self._loaded is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            go_offline()
             from transformers import CLIPVisionModelWithProjection
 
             try:  # transformers 5 without torchvision: the PIL processor, without a warning

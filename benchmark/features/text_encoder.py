@@ -25,6 +25,7 @@ from benchmark.features.verify import (
     verify_minilm,
     weights_file,
 )
+from benchmark.offline import go_offline
 from benchmark.progress import enabled
 
 POOLING_MODES = ("mean", "cls", "max")
@@ -84,7 +85,7 @@ class TextEncoder:
 
     def _load(self):
         if self._loaded is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            go_offline()
             from transformers import AutoModel, AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)

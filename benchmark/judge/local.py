@@ -24,6 +24,7 @@ from benchmark.errors import BenchError
 from benchmark.judge.base import CRITERIA, JudgeRequest, Rating
 from benchmark.judge.prompt import ANSWER_CONTEXT, JUDGE_PROMPT_VERSION, chat_prompt, local_prompt
 from benchmark.progress import enabled
+from benchmark.threads import torch_threads
 
 #: the continuations read after ANSWER_CONTEXT in the plain prompt (a space, as a writer would)
 ANSWERS = (" 1", " 2", " 3", " 4", " 5")
@@ -113,8 +114,6 @@ class LocalLMJudge:
     def distributions(self, prompts: list[str]) -> np.ndarray:
         """P(answer = 1..5 | prompt), shape (len(prompts), 5); cached by weights + prompt."""
         from tqdm.auto import tqdm
-
-        from benchmark.llm import torch_threads
 
         out = np.full((len(prompts), len(self.ids)), np.nan)
         if self.cache is not None:

@@ -2,8 +2,9 @@
 
 Importing this package is light: torch, transformers, tokenizers and peft are imported inside the
 submodules, which load only when a name below is first used (``from benchmark.llm import X``).
-Nothing here touches the network: ``HF_HUB_OFFLINE=1`` is set before transformers loads and every
-model or tokenizer comes from a local folder (a missing folder raises ``BenchError``).
+Nothing here touches the network: ``load_backbone`` sets ``HF_HUB_OFFLINE=1``
+(``benchmark.offline``) before transformers loads, and every model or tokenizer comes from a local
+folder (a missing folder raises ``BenchError``).
 
 Public API (signatures are stable; other models build on them)::
 
@@ -54,7 +55,7 @@ Public API (signatures are stable; other models build on them)::
     choose_device(device: str = "auto") -> str              # "cuda" if available, else "cpu"
     choose_dtype(device: str, dtype: str = "auto") -> torch.dtype   # bf16 on CUDA, fp32 on CPU
     describe_backbone(bb: Backbone) -> dict                 # JSON-ready provenance for results
-    torch_threads(n: int = 0)            # context manager: torch threads = n inside (0 = as is)
+    (the torch-thread limiter every model shares is ``benchmark.threads.torch_threads``)
     thread_choice(bb, requested: int) -> dict      # (threads.py) requested if > 0, else the
                                                    # suite's threads (RECBENCH_THREADS), else
                                                    # the fastest count of a timed probe, recorded
@@ -122,11 +123,7 @@ Public API (signatures are stable; other models build on them)::
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 _EXPORTS = {
     "train_bpe_tokenizer": "tokenizer",
@@ -142,7 +139,6 @@ _EXPORTS = {
     "choose_device": "loading",
     "choose_dtype": "loading",
     "describe_backbone": "loading",
-    "torch_threads": "loading",
     "measured_threads": "threads",
     "thread_choice": "threads",
     "add_lora": "lora",

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchError, ConfigError
 from benchmark.hashing import update_with_file
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from benchmark.offline import go_offline
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
@@ -85,6 +82,7 @@ def weights_sha256(path: Path) -> str:
 def load_backbone(path: Path | str, kind: str = "auto", device: str = "auto",
                   dtype: str = "auto") -> Backbone:
     """Model + tokenizer from a local folder, in eval mode on the chosen device and dtype."""
+    go_offline()  # before transformers (and huggingface_hub) first load
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     from benchmark.llm.resolve import folder_kind
@@ -104,7 +102,7 @@ def load_backbone(path: Path | str, kind: str = "auto", device: str = "auto",
     kind = found
     dev = choose_device(device)
     dt = choose_dtype(dev, dtype)
-    cls = AutoModelForCausalLM if kind == "causal" else AutoModelForSeq2SeqLM
+    cls: Any = AutoModelForCausalLM if kind == "causal" else AutoModelForSeq2SeqLM
     model = cls.from_pretrained(str(path), local_files_only=True, dtype=dt).to(dev)
     model.eval()
     model.requires_grad_(False)  # frozen as loaded; LoRA or full fine-tuning unfreeze on purpose
@@ -127,27 +125,3 @@ def describe_backbone(bb: Backbone) -> dict:
             **{k: bb.info[k] for k in ("size", "vocab_size", "corpus_sha256", "pretrain",
                                        "gguf_sha256", "packaged")
                if k in bb.info}}
-
-
-class torch_threads:
-    """Context manager: torch intra-op threads set to ``n`` inside (0 = leave as is).
-
-    On a shared or oversubscribed CPU one thread per process is often faster than two."""
-
-    def __init__(self, n: int = 0) -> None:
-        self.n = n
-        self.before: int | None = None
-
-    def __enter__(self) -> torch_threads:
-        if self.n > 0:
-            import torch
-
-            self.before = torch.get_num_threads()
-            torch.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.before is not None:
-            import torch
-
-            torch.set_num_threads(self.before)

@@ -14,7 +14,8 @@ import os
 import time
 from typing import Any
 
-from benchmark.llm.loading import Backbone, torch_threads
+from benchmark.llm.loading import Backbone
+from benchmark.threads import torch_threads
 
 _CHOSEN: dict[tuple[str, int], dict[str, Any]] = {}
 

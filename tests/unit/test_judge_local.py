@@ -201,7 +201,8 @@ def _tiny_with_vocab(folder, texts):
 def test_a_judge_trained_on_a_cue_rates_held_out_cue_texts_higher(tmp_path):
     """Full fine-tuning of a tiny LM: ' 5' after texts with "brilliant", ' 1' otherwise; the
     judge then reads the cue in explanations it was not trained on."""
-    from benchmark.llm import finetune_causal, load_backbone, torch_threads
+    from benchmark.llm import finetune_causal, load_backbone
+    from benchmark.threads import torch_threads
 
     rng = np.random.default_rng(0)
     train = [(r, " 5") for r in _texts(True, rng, 40)] + [(r, " 1") for r in _texts(False, rng,

@@ -73,7 +73,7 @@ def _planted(n: int, rng) -> PairData:
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny tensors: one torch thread avoids oversubscribing the shared 2-core machine."""
-    from benchmark.llm import torch_threads
+    from benchmark.threads import torch_threads
 
     with torch_threads(1):
         yield
