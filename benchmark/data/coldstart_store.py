@@ -8,15 +8,12 @@ reuse), and loading verifies the hash. Sets live below the split folder they wer
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmark import atomic
 from benchmark.data.coldstart import (
     PROXY_LABEL,
     ColdStartSet,
@@ -27,6 +24,7 @@ from benchmark.data.coldstart import (
     build_cross_domain,
     proxy_domains,
 )
+from benchmark.data.frozen import blobs_hash, read_frozen, tsv_bytes, write_frozen
 from benchmark.data.split import Split
 from benchmark.data.types import Interactions
 from benchmark.errors import DataError
@@ -36,51 +34,18 @@ _COLS = ["user", "item", "rating", "timestamp"]
 _DTYPES = {"user": np.int32, "item": np.int32, "rating": np.float32, "timestamp": np.int64}
 
 
-def _tsv(frame: pd.DataFrame) -> bytes:
-    buf = io.StringIO()
-    frame.to_csv(buf, sep="\t", index=False, lineterminator="\n")
-    return buf.getvalue().encode()
-
-
-def _digest(blobs: dict[str, bytes]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(blobs):
-        h.update(name.encode() + b"\0" + blobs[name] + b"\0")
-    return h.hexdigest()
-
-
 def _write(folder: Path, blobs: dict[str, bytes], meta: dict) -> str:
     """Write blobs + meta.json (last); an existing folder must hold the same bytes."""
-    digest = _digest(blobs)
-    meta_path = folder / "meta.json"
-    if meta_path.is_file():
-        old = json.loads(meta_path.read_text())
-        if old.get("hash") != digest:
-            raise DataError(f"cold-start folder {folder} holds different sets (hash "
-                            f"{str(old.get('hash'))[:12]} != {digest[:12]}) for the same settings",
-                            "the split or the sampling code changed; delete that folder")
-        return digest
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in blobs.items():  # unique temporary names: runners may share the cache
-        atomic.write_bytes(folder / name, data)
-    atomic.write_text(meta_path, json.dumps({"format": FORMAT, "hash": digest, **meta}, indent=2))
+    digest = blobs_hash(blobs)
+    write_frozen(folder, blobs, {"format": FORMAT, "hash": digest, **meta},
+                 name="cold-start folder", holds="different sets",
+                 fix="the split or the sampling code changed; delete that folder")
     return digest
 
 
 def _read(folder: Path, names: tuple[str, ...]) -> tuple[dict[str, bytes], dict]:
-    meta_path = folder / "meta.json"
-    if not meta_path.is_file():
-        raise DataError(f"no cold-start set at {folder} (meta.json missing)",
-                        "run the cold_start track to build it")
-    meta = json.loads(meta_path.read_text())
-    missing = [n for n in names if not (folder / n).is_file()]
-    if missing:
-        raise DataError(f"cold-start folder {folder} lacks {missing}", "delete it to rebuild")
-    blobs = {n: (folder / n).read_bytes() for n in names}
-    if _digest(blobs) != meta.get("hash"):
-        raise DataError(f"cold-start files in {folder} do not match their recorded hash",
-                        "they were edited or truncated; delete the folder to rebuild it")
-    return blobs, meta
+    return read_frozen(folder, names, what="cold-start set",
+                       build="run the cold_start track to build it")
 
 
 def _frame(blob: bytes) -> pd.DataFrame:
@@ -100,10 +65,12 @@ def save_coldstart(cs: ColdStartSet, folder: Path, spec: ColdStartSpec, split: S
                    ) -> ColdStartSet:
     users = pd.DataFrame([(int(u), n) for n, us in cs.new_users.items() for u in us],
                          columns=["user", "support"]).sort_values("user")
-    blobs = {"train.tsv": _tsv(cs.train.frame[_COLS]), "valid.tsv": _tsv(cs.valid.frame[_COLS]),
-             "user_eval.tsv": _tsv(cs.user_eval.frame[_COLS]),
-             "item_eval.tsv": _tsv(cs.item_eval.frame[_COLS]), "new_users.tsv": _tsv(users),
-             "new_items.tsv": _tsv(pd.DataFrame({"item": cs.new_items}))}
+    blobs = {"train.tsv": tsv_bytes(cs.train.frame[_COLS]),
+             "valid.tsv": tsv_bytes(cs.valid.frame[_COLS]),
+             "user_eval.tsv": tsv_bytes(cs.user_eval.frame[_COLS]),
+             "item_eval.tsv": tsv_bytes(cs.item_eval.frame[_COLS]),
+             "new_users.tsv": tsv_bytes(users),
+             "new_items.tsv": tsv_bytes(pd.DataFrame({"item": cs.new_items}))}
     meta = {"kind": "coldstart", "spec": dataclasses.asdict(spec), "split_hash": split.hash,
             "dataset": split.dataset, **cs.info}
     digest = _write(Path(folder), blobs, meta)
@@ -150,8 +117,9 @@ def save_cross_domain(cd: CrossDomainSet, folder: Path, spec: ColdStartSpec, spl
     domains = pd.DataFrame({"item": np.concatenate([cd.source_items, cd.target_items]),
                             "domain": ["source"] * len(cd.source_items)
                             + ["target"] * len(cd.target_items)})
-    blobs = {"train.tsv": _tsv(cd.train.frame[_COLS]), "valid.tsv": _tsv(cd.valid.frame[_COLS]),
-             "eval.tsv": _tsv(cd.eval.frame[_COLS]), "domains.tsv": _tsv(domains)}
+    blobs = {"train.tsv": tsv_bytes(cd.train.frame[_COLS]),
+             "valid.tsv": tsv_bytes(cd.valid.frame[_COLS]),
+             "eval.tsv": tsv_bytes(cd.eval.frame[_COLS]), "domains.tsv": tsv_bytes(domains)}
     meta = {"kind": "cross_domain", "source": cd.source, "spec": dataclasses.asdict(spec),
             "split_hash": split.hash, "dataset": split.dataset,
             "test_users": [int(u) for u in cd.test_users]}

@@ -13,6 +13,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from benchmark.data.sequences import time_ordered
+
 #: Columns of every interaction frame. Raw frames hold string ids; split frames hold int ids.
 INTERACTION_COLUMNS = ("user", "item", "rating", "timestamp")
 
@@ -104,14 +106,5 @@ class Interactions:
         )
 
     def sequences(self) -> dict[int, np.ndarray]:
-        """Each user's items in time order (ties broken by row order), for sequential models."""
-        f = self.positive_frame()
-        order = np.lexsort((np.arange(len(f)), f["timestamp"].to_numpy(), f["user"].to_numpy()))
-        users = f["user"].to_numpy()[order]
-        items = f["item"].to_numpy()[order]
-        bounds = np.flatnonzero(np.diff(users)) + 1
-        return {
-            int(u[0]): it
-            for u, it in zip(np.split(users, bounds), np.split(items, bounds))
-            if len(u)
-        }
+        """Each user's positive items in time order (ties by row order), for sequential models."""
+        return time_ordered(self.positive_frame())
