@@ -35,10 +35,9 @@ def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
 class EASE(Recommender):
     Config = EASEConfig
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         from benchmark.errors import ConfigError
 
-        self._remember(train, valid)
         if self.n_items > self.config.max_items:
             raise ConfigError(f"EASE needs a dense {self.n_items}^2 matrix",
                               f"raise max_items (now {self.config.max_items}) if memory allows, "

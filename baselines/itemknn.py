@@ -23,10 +23,9 @@ class ItemKNNConfig:
 class ItemKNN(Recommender):
     Config = ItemKNNConfig
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         import scipy.sparse as sp
 
-        self._remember(train, valid)
         self.x = train.csr()
         co = (self.x.T @ self.x).tocsr().astype(np.float64)
         norms = np.sqrt(np.asarray(self.x.sum(axis=0)).ravel())

@@ -67,10 +67,9 @@ class LGBMRankerRecommender(Recommender):
                               Capability.COLD_ITEM})
     modalities = frozenset({"interactions", "text", "demographics"})
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         import lightgbm as lgb
 
-        self._remember(train, valid)
         catalog = train.catalog
         self.emb, self.features_info = text_embeddings(catalog, self.config.cache_dir)
         # item-item cosines, when they fit in memory (float32: 4 * n^2 bytes)

@@ -22,8 +22,7 @@ class Pop(Recommender):
     Config = PopConfig
     capabilities = frozenset({Capability.RANK, Capability.SCORE, Capability.COLD_USER})
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
-        self._remember(train, valid)
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         counts = np.bincount(train.positive_frame()["item"].to_numpy(), minlength=self.n_items)
         self.popularity = counts.astype(np.float64)
 

@@ -140,7 +140,7 @@ class RecBoleRecommender(Recommender):
     recbole_model: ClassVar[str] = ""
     inter_fields: ClassVar[tuple[str, ...]] = ("user_id", "item_id")  # columns of the .inter files
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         from benchmark.compat import recbole_shims
 
         recbole_shims.apply()
@@ -148,7 +148,6 @@ class RecBoleRecommender(Recommender):
 
         if not getattr(trainer_module.get_tensorboard, "redirects_to_run_dir", False):
             trainer_module.get_tensorboard = _tensorboard_in_run_dir(trainer_module.get_tensorboard)
-        self._remember(train, valid)
         run_dir = self._run_dir()
         self.write_files(run_dir / "data" / DATASET, train, valid)
         config = self._recbole_config(run_dir, seed)

@@ -21,6 +21,7 @@ import numpy as np
 
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError
+from benchmark.models.abilities import ContrastiveExplainer, PromptedExplainer, SampleScorer
 from benchmark.models.base import Capability, Recommender
 from benchmark.threads import torch_threads
 from explainrec import attribution as attr
@@ -41,7 +42,7 @@ from explainrec.grounding import Grounder
 MAX_CALIBRATION_PAIRS = 4000
 
 
-class ExplainRec(Recommender):
+class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleScorer):
     Config = ExplainRecConfig
     capabilities = frozenset({Capability.RANK, Capability.SCORE, Capability.EXPLAIN,
                               Capability.COLD_USER, Capability.COLD_ITEM})

@@ -2,7 +2,8 @@
 
 Subclass ``RecommenderContract`` in a test module, set ``model_name`` and ``params``; the split is
 the planted two-group synthetic data from conftest, on which a learning model must beat
-``must_beat`` in NDCG@10 under full ranking.
+``must_beat`` in NDCG@10 under full ranking. Each optional ability the model has
+(``benchmark.models.abilities``) is exercised too; the others' tests skip.
 """
 
 from __future__ import annotations
@@ -12,8 +13,19 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
+from benchmark.explain.contrastive import ContrastivePair
 from benchmark.metrics.ranking import ranking_metrics
-from benchmark.registry import build_model
+from benchmark.models.abilities import (
+    ContrastiveExplainer,
+    ModelExplainer,
+    PromptedExplainer,
+    SampleScorer,
+    abilities_of,
+    ability_types,
+    declaration_problems,
+)
+from benchmark.models.base import Recommender
+from benchmark.registry import build_model, model_class
 
 
 def full_ranking_ndcg(model, split, k: int = 10) -> float:
@@ -29,6 +41,9 @@ def full_ranking_ndcg(model, split, k: int = 10) -> float:
 class RecommenderContract:
     model_name: ClassVar[str]
     params: ClassVar[dict[str, Any]] = {}
+    #: params of the 'samples' ability check (None = ``params``), e.g. features sized for the
+    #: protocol's catalogue rather than the synthetic one
+    samples_params: ClassVar[dict[str, Any] | None] = None
     must_beat: ClassVar[str | None] = "random"
     margin: ClassVar[float] = 0.02
 
@@ -69,6 +84,62 @@ class RecommenderContract:
         top = fitted.rank(np.array([0, 1]), 2, candidates=cands)
         assert top.shape == (2, 2)
         assert set(top[0]) <= {5, 6, 7, 8} and set(top[1]) <= {9, 10, 11, 12}
+
+    def test_rank_over_candidates_honours_exclude(self, fitted):
+        cands = np.array([[5, 6, 7, 8], [9, 10, 11, 12]])
+        exclude = [np.array([5, 6, 30]), np.array([], dtype=np.int64)]
+        top = fitted.rank(np.array([0, 1]), 3, candidates=cands, exclude=exclude)
+        assert top.shape == (2, 3)
+        assert sorted(top[0, :2]) == [7, 8] and top[0, 2] == -1  # two eligible, one slot empty
+        assert len(set(top[1])) == 3 and set(top[1]) <= {9, 10, 11, 12}
+
+    # --- optional abilities -------------------------------------------------------------------
+    def test_abilities_are_declared_types(self, fitted):
+        cls = type(fitted)
+        assert declaration_problems(cls) == []
+        for kind in ability_types(cls):
+            assert kind.capability in abilities_of(fitted)
+            assert kind.requires <= cls.capabilities
+
+    def test_contrastive_explanations(self, fitted):
+        if not isinstance(fitted, ContrastiveExplainer):
+            pytest.skip("no 'contrastive' ability")
+        pairs = list(fitted.explain_contrastive(np.array([0, 1]), np.array([2, 3])))
+        assert len(pairs) == 2
+        for p in pairs:
+            halves = p.halves() if isinstance(p, ContrastivePair) else p
+            assert len(halves) == 2 and all(isinstance(h, str) for h in halves)
+
+    def test_explain_prompts(self, fitted):
+        if not isinstance(fitted, PromptedExplainer):
+            pytest.skip("no 'explain_prompts' ability")
+        prompts = fitted.explain_prompts(np.array([0, 1]), np.array([2, 3]))
+        assert len(prompts) == 2 and all(isinstance(p, str) and p for p in prompts)
+
+    def test_alignment_hooks(self, fitted):
+        if not isinstance(fitted, ModelExplainer):
+            pytest.skip("no 'alignment' ability")
+        assert isinstance(fitted.explained_model, Recommender)
+        assert np.asarray(fitted.alignment_train_users).ndim == 1
+        users, cands = np.array([0, 1]), np.array([[5, 6, 7, 8], [9, 10, 11, 12]])
+        s = np.asarray(fitted.align_scores("next_item", users, None, cands))
+        assert s.shape == (2, 4) and np.isfinite(s).all()
+        p = np.asarray(fitted.align_yes(users, np.array([2, 3])))
+        assert p.shape == (2,) and ((p >= 0) & (p <= 1)).all()
+        chosen = np.asarray(fitted.choose(users, cands))
+        assert all(c in row for c, row in zip(chosen, cands))
+
+    def test_protocol_samples(self, tmp_path):
+        if not issubclass(model_class(self.model_name), SampleScorer):
+            pytest.skip("no 'samples' ability")
+        from benchmark.protocols.tallrec import load_protocol
+
+        data = load_protocol("ml-100k")
+        params = self.params if self.samples_params is None else self.samples_params
+        model = build_model(self.model_name, params, workdir=tmp_path / "samples")
+        model.fit_samples(data.train[:16], data.valid[:8], data.titles, seed=0)
+        s = np.asarray(model.score_samples(data.test[:6]))
+        assert s.shape == (6,) and np.isfinite(s).all()
 
     def test_same_seed_same_scores(self, fitted, split_synthetic, tmp_path):
         again = build_model(self.model_name, self.params, workdir=tmp_path)

@@ -34,6 +34,7 @@ from baselines.explainers.lrrecsys_text import (
 from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
 from benchmark.explain.contrastive import ContrastivePair
+from benchmark.models.abilities import ContrastiveExplainer, PromptedExplainer
 from benchmark.models.base import Capability, Recommender
 from benchmark.threads import torch_threads
 
@@ -106,7 +107,7 @@ class LRRecsysConfig:
             bad("weight_decay", "use 0 or a positive value")
 
 
-class LRRecsys(Recommender):
+class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
     Config = LRRecsysConfig
     capabilities = frozenset({Capability.RANK, Capability.SCORE, Capability.EXPLAIN})
     modalities = frozenset({"interactions", "text"})
@@ -211,16 +212,15 @@ class LRRecsys(Recommender):
         return out
 
     # --- training -----------------------------------------------------------------------------
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
-        self._remember(train, valid)
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         self._seed, self._train = seed, train
         self._titles = item_titles(train.catalog, train.n_items)
         self._timeline = Timeline(self.history)  # train rows first, then valid rows
         c = self.config
         with torch_threads(c.num_threads):
-            self._fit(train, valid, seed)
+            self._train_stages(train, valid, seed)
 
-    def _fit(self, train: Interactions, valid: Interactions, seed: int) -> None:
+    def _train_stages(self, train: Interactions, valid: Interactions, seed: int) -> None:
         c, secs = self.config, self._info["seconds"]
         tr_rows = np.sort(np.random.default_rng(seed).permutation(len(train))[
             :c.dnn_train_pairs])

@@ -8,8 +8,10 @@ through a trained linear projection) or hybrid (both). Users are split: the LM t
 ``train_users_fraction`` of them (``alignment_train_users``) and the alignment track measures it
 on the others.
 
-Hooks the tracks use: ``explained_model`` (the fitted target), ``align_scores`` /
-``align_yes`` (the alignment track), ``choose`` (explanation-track alignment), ``explain``.
+Hooks the tracks use, as a ``benchmark.models.abilities.ModelExplainer``: ``explained_model``
+(the fitted target), ``align_scores`` / ``align_yes`` (the alignment track), ``choose``
+(explanation-track alignment: the mixin's, the argmax of ``align_scores("next_item")``), and
+``explain``.
 ``score`` is the LM's answer to "will the recommender suggest this item?" (a surrogate of the
 target, used for fidelity). Explanations (``explanation``):
 - "attribution" (default; needs text history, so behaviour and hybrid): leave-one-out over the
@@ -32,6 +34,7 @@ from baselines.explainers.recexplainer_prompts import VARIANTS, PromptBuilder
 from baselines.explainers.recexplainer_target import TargetCache
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError, ConfigError
+from benchmark.models.abilities import ModelExplainer
 from benchmark.models.base import Capability, Recommender
 from benchmark.threads import torch_threads
 
@@ -93,7 +96,7 @@ class RecExplainerConfig:
                               "e.g. interest_top = 20, interest_far = 100")
 
 
-class RecExplainer(Recommender):
+class RecExplainer(Recommender, ModelExplainer):
     Config = RecExplainerConfig
     capabilities = frozenset({Capability.RANK, Capability.SCORE, Capability.EXPLAIN})
     modalities = frozenset({"interactions", "text"})
@@ -108,12 +111,11 @@ class RecExplainer(Recommender):
         self._info: dict[str, Any] = {"variant": self.config.variant}
 
     # --- training ---------------------------------------------------------------------------
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         import time
 
         from baselines.llm.tallrec import harness_titles
 
-        self._remember(train, valid)
         c = self.config
         t0 = time.perf_counter()
         sub = self.workdir / "target" if self.workdir is not None else None
@@ -230,12 +232,6 @@ class RecExplainer(Recommender):
                    for u, i in zip(users, items)]
         return self._run(yes_probability, self.bb, self.soft, self.enc, prompts, self.yes,
                          self.no, self.config.eval_batch_size)
-
-    def choose(self, users: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """The candidate the LM says the target recommends next (explanation-track alignment)."""
-        cands = np.asarray(candidates, dtype=np.int64)
-        s = self.align_scores("next_item", users, None, cands)
-        return cands[np.arange(len(cands)), np.argmax(s, 1)]
 
     # --- Recommender interface ---------------------------------------------------------------
     def score(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -89,10 +89,9 @@ class ChatRec(Recommender):
 
     # ------------------------------------------------------------------ training
     @with_torch_threads
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         from benchmark.registry import build_model
 
-        self._remember(train, valid)
         c = self.config
         sub = self.workdir / "retriever" if self.workdir is not None else None
         self.retriever = build_model(c.retriever, dict(c.retriever_params), workdir=sub,

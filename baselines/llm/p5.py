@@ -157,10 +157,9 @@ class P5(Recommender):
 
     # ------------------------------------------------------------------ training
     @with_torch_threads
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         import torch
 
-        self._remember(train, valid)
         c = self.config
         torch.manual_seed(seed)
         self._load(train.n_users, train.n_items, train.catalog)

@@ -22,6 +22,7 @@ import numpy as np
 
 from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
+from benchmark.models.abilities import SampleScorer
 from benchmark.models.base import Capability, Recommender
 from benchmark.protocols.tallrec import HISTORY, TallrecSample
 
@@ -47,7 +48,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-class _PromptInfo(Recommender):
+class _PromptInfo(Recommender, SampleScorer):
     """Shared machinery: item like counts, recent histories, and the three scores."""
 
     Config = PromptInfoConfig
@@ -97,8 +98,7 @@ class _PromptInfo(Recommender):
         return self._combine(share, [s.item for s in samples])
 
     # --- the harness split ----------------------------------------------------------------
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
-        self._remember(train, valid)
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         f = train.frame
         self._set_prior([str(i) for i in f["item"].to_numpy()], train.liked())
         hist = self.history

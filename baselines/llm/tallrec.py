@@ -20,6 +20,7 @@ import numpy as np
 
 from benchmark.data.types import Interactions
 from benchmark.errors import ConfigError
+from benchmark.models.abilities import SampleScorer
 from benchmark.models.base import Capability, Recommender
 from benchmark.protocols import tallrec as proto
 from benchmark.threads import torch_threads
@@ -65,7 +66,7 @@ class TallrecConfig:
             raise ConfigError(f"finetune = {self.finetune!r}", "use \"lora\" or \"full\"")
 
 
-class TALLRec(Recommender):
+class TALLRec(Recommender, SampleScorer):
     Config = TallrecConfig
     capabilities = frozenset({Capability.RANK, Capability.SCORE})
     modalities = frozenset({"interactions", "text"})
@@ -176,8 +177,7 @@ class TALLRec(Recommender):
         return self._score_prompts([proto.prompt(s, self._titles) for s in samples])
 
     # --- the harness split ----------------------------------------------------------------
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
-        self._remember(train, valid)
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         self._titles = harness_titles(train)
         samples = harness_samples(train)
         if len(samples) > self.config.max_train_samples:

@@ -55,7 +55,7 @@ class MultimodalRecommender(RecBoleRecommender):
     Config = MultimodalConfig
     recbole_class: type | None = None  # the GeneralRecommender subclass
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         from benchmark.features import load_item_features
 
         if train.catalog is None:
@@ -78,7 +78,7 @@ class MultimodalRecommender(RecBoleRecommender):
 
         recbole_shims.allow_models(self.recbole_class)  # its checkpoints name the class
         self._epoch_times = [time.perf_counter()]
-        super().fit(train, valid, seed=seed)
+        super()._fit(train, valid, seed=seed)
 
     def _recbole_model_ref(self):
         return self.recbole_class

@@ -64,7 +64,8 @@ class ModelEntry(Strict):
     #: per-job resource request, e.g. ``resources = { cpus = 2, gpus = 1 }``
     resources: Resources = Resources()
     #: run only these of the suite's tracks for this model (None = all of them), e.g. to keep an
-    #: expensive LLM out of a track it is not compared on
+    #: expensive LLM out of a track it is not compared on; a track named here must find the
+    #: abilities it needs in the model (checked before training, ``benchmark.runner.abilities``)
     tracks: list[str] | None = None
 
     @property

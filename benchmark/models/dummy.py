@@ -38,10 +38,9 @@ class DummyRecommender(Recommender):
     _popularity: np.ndarray | None = None
     _noise: np.ndarray | None = None
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         if self.config.fail_fit:
             raise RuntimeError("DummyRecommender was asked to fail (fail_fit=true)")
-        self._remember(train, valid)
         counts = np.bincount(train.frame["item"].to_numpy(), minlength=self.n_items)
         self._popularity = counts / max(1, counts.max())
         self._noise = (np.random.default_rng(seed).random((self.n_users, self.n_items))
@@ -73,8 +72,7 @@ class RandomRecommender(Recommender):
 
     Config = RandomConfig
 
-    def fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
-        self._remember(train, valid)
+    def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         self._table = np.random.default_rng(seed).random((self.n_users, self.n_items))
 
     def score_all(self, users: np.ndarray) -> np.ndarray:

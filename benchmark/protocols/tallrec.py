@@ -9,13 +9,13 @@ Built the way TALLRec's own preprocessing (preprocess_movie.py in its repository
   the three parts hold different users.
 Titles are written "Title (Year)" as in u.item. The prompt is TALLRec's Alpaca template exactly
 as its training code (finetune_rec.py, generate_prompt) produced it, including the two spaces and
-the "# noqa: E501" text that its source embeds at the end of the first line.
+the "# noqa: E501" text that its source embeds at the end of the first line. A model answers
+these samples through the ``samples`` ability (``benchmark.models.abilities.SampleScorer``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
@@ -60,15 +60,6 @@ class TallrecData:
                 "n_test": len(self.test), "test_yes": int(sum(s.liked for s in self.test)),
                 "train_users": users(self.train), "valid_users": users(self.valid),
                 "test_users": users(self.test), "n_samples_total": self.n_samples_total}
-
-
-class SampleModel(Protocol):
-    """What a model implements to be evaluated on a protocol's own samples."""
-
-    def fit_samples(self, train: list[TallrecSample], valid: list[TallrecSample],
-                    titles: dict[str, str], *, seed: int) -> None: ...
-
-    def score_samples(self, samples: list[TallrecSample]) -> np.ndarray: ...
 
 
 def item_titles(raw: RawDataset) -> dict[str, str]:

@@ -48,16 +48,18 @@ class SuiteOutcome:
 
 
 def preflight(suite: SuiteSpec) -> None:
-    """Check data files and every model's params before anything trains."""
+    """Check data files, every model's params and abilities before anything trains."""
     from benchmark.config.dataset_spec import load_dataset_spec
     from benchmark.models.base import build_config
     from benchmark.registry import model_class
+    from benchmark.runner.abilities import check_abilities
 
     for d in suite.datasets:
         spec, base = load_dataset_spec(d.name)
         spec.check_files(base)
     for m in suite.models:
         build_config(model_class(m.name).Config, dict(m.params), f"suite model {m.key!r}")
+    check_abilities(suite)  # every track a model entry names can use that model
 
 
 def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None,

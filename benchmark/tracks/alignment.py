@@ -1,7 +1,9 @@
 """The alignment track: does an explainer model reproduce the recommender it explains?
 
-For models that explain another model (RecExplainer: ``explained_model``, ``align_scores``,
-``align_yes``, ``alignment_train_users``); others are skipped with the reason in info. The track,
+For models that explain another model (``benchmark.models.abilities.ModelExplainer``, e.g.
+RecExplainer: ``explained_model``, ``align_scores``, ``align_yes``, ``alignment_train_users``);
+others are skipped with the reason in info (a suite entry that names this track for a model
+without the ability is an error at suite validation). The track,
 not the explainer, builds every instance from the *target's* outputs, for test users the explainer
 did not train on (seeded draw of at most ``max_users``), so an explainer cannot grade itself:
 
@@ -35,6 +37,8 @@ from pydantic import Field
 from benchmark.config.base import Strict
 from benchmark.data.sequences import items_in_time_order, last_items
 from benchmark.metrics import alignment as am
+from benchmark.models.abilities import ModelExplainer
+from benchmark.models.capability import Capability
 from benchmark.results import TrackResult
 from benchmark.tracks.accuracy import _per_user_items
 from benchmark.tracks.base import TrackContext
@@ -60,6 +64,7 @@ class AlignmentSettings(Strict):
 class AlignmentTrack:
     name = "alignment"
     Settings = AlignmentSettings
+    requires = frozenset({Capability.ALIGNMENT})
 
     def __init__(self, settings: AlignmentSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings
@@ -67,12 +72,13 @@ class AlignmentTrack:
     def run(self, ctx: TrackContext) -> TrackResult:
         result = TrackResult(track=self.name)
         probe = ctx.fitted_model() if ctx.has_fitted_model else ctx.build_model("align_probe")
-        if not all(hasattr(probe, a) for a in ("explained_model", "align_scores", "align_yes")):
+        if not isinstance(probe, ModelExplainer):
             result.info["alignment_skipped"] = f"{probe.name} does not explain another model"
             return result
         return self.evaluate(ctx.fitted_model(), ctx.split, ctx.seed, result)
 
-    def evaluate(self, model, split, seed: int, result: TrackResult | None = None) -> TrackResult:
+    def evaluate(self, model: ModelExplainer, split, seed: int,
+                 result: TrackResult | None = None) -> TrackResult:
         result = result or TrackResult(track=self.name)
         s, target = self.s, model.explained_model
         history = split.train.concat(split.valid)

@@ -5,10 +5,11 @@ Runs for models with the ``explain`` capability; for others it records why it di
 
 1. Pairs: up to ``max_pairs`` test users (seeded); for each, one of its liked test items (any
    test item if none is liked), drawn with the seed.
-2. ``model.explain(users, items)``; a model may also offer ``explain_contrastive(users, items)
-   -> list[(for, against) | ContrastivePair]`` (LR-Recsys style): both halves are then scored on
-   their own (metrics suffixed ``_for`` / ``_against``) against the silver "for" / "against"
-   references. A malformed pair (``benchmark.explain.contrastive``) is kept: its halves score as
+2. ``model.explain(users, items)``; a ``ContrastiveExplainer`` (``benchmark.models.abilities``)
+   also gives ``explain_contrastive(users, items) -> list[(for, against) | ContrastivePair]``
+   (LR-Recsys style), and a ``PromptedExplainer`` the prompts behind its texts (kept in the
+   samples). Both halves are scored on their own (metrics suffixed ``_for`` / ``_against``)
+   against the silver "for" / "against" references. A malformed pair (``benchmark.explain.contrastive``) is kept: its halves score as
    empty text, the sample says ``malformed`` with the raw text, and ``malformed_rate`` is reported.
 3. References: protocol "silver" (MovieLens: ``benchmark.explain.silver``, versioned) or "review"
    (Amazon: the user's review of the item; pairs without a review are dropped and counted).
@@ -20,10 +21,10 @@ Runs for models with the ``explain`` capability; for others it records why it di
    ``fidelity_candidates`` = c > 0, of c such items drawn with the seed, for models that pay per
    scored pair, such as LLMs that write an explanation before they score); the explanation's stance
    is read by a cue lexicon (``stance``).
-6. Alignment (RecExplainer): a model that explains another one exposes ``explained_model`` (a
-   fitted Recommender) and ``choose(users, candidates) -> item per user``; for each user, the
-   candidates are ``alignment_candidates`` items drawn with the seed, and alignment is the share
-   of users whose choice equals the explained model's top-1 among them.
+6. Alignment (RecExplainer): a ``ModelExplainer`` explains another model, ``explained_model``
+   (a fitted Recommender), and answers ``choose(users, candidates) -> item per user``; for each
+   user, the candidates are ``alignment_candidates`` items drawn with the seed, and alignment is
+   the share of users whose choice equals the explained model's top-1 among them.
 7. Judge (optional, ``[explanation.judge]``): an LLM rates the first pairs' texts on usefulness,
    accuracy and clarity (``benchmark.judge.track_hook``; rows judge_*, sample["judge"]).
 
@@ -45,6 +46,7 @@ from benchmark.explain.contrastive import ContrastivePair
 from benchmark.judge.settings import JudgeSettings
 from benchmark.metrics import explanation as xm
 from benchmark.metrics.readable import readable
+from benchmark.models.abilities import ContrastiveExplainer, ModelExplainer, PromptedExplainer
 from benchmark.models.base import Capability, Recommender
 from benchmark.results import TrackResult
 from benchmark.tracks.accuracy import _per_user_items, check_scores
@@ -73,6 +75,9 @@ def _check_texts(texts, n: int, model: str, what: str) -> list[str]:
 class ExplanationTrack:
     name = "explanation"
     Settings = ExplanationSettings
+    #: what a model must have when a suite entry asks for this track by name (suite validation);
+    #: a model given the track only by the suite-wide list is skipped, with the reason in info
+    requires = frozenset({Capability.EXPLAIN})
 
     def __init__(self, settings: ExplanationSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings
@@ -179,7 +184,7 @@ class ExplanationTrack:
                 gs, ns, _ = xm.grounding([cite_matcher.find(t) for t in part], allowed)
                 if ns:
                     rows[f"grounding_{side}"] = (gs, ns)
-        if hasattr(model, "explained_model") and hasattr(model, "choose"):
+        if isinstance(model, ModelExplainer):
             rows["alignment"] = (self._alignment(model, split, users, seed, result), n)
 
         for metric, (value, count) in rows.items():
@@ -217,9 +222,9 @@ class ExplanationTrack:
     # --- pieces -------------------------------------------------------------------------------
     def _explain(self, model, users, items, result):
         texts: list[str] = []
-        halves: list[ContrastivePair] | None = [] if hasattr(model, "explain_contrastive") \
+        halves: list[ContrastivePair] | None = [] if isinstance(model, ContrastiveExplainer) \
             else None
-        prompts: list | None = [] if hasattr(model, "explain_prompts") else None
+        prompts: list | None = [] if isinstance(model, PromptedExplainer) else None
         batches = range(0, len(users), self.s.batch)
         with result.timed(calls=len(batches)):
             for start in batches:
@@ -284,7 +289,7 @@ class ExplanationTrack:
             rows[f"{name}{suffix}"] = (float(np.mean(values)), n)
             arrays[f"{name}{suffix}"] = values
 
-    def _alignment(self, model, split, users, seed, result) -> float:
+    def _alignment(self, model: ModelExplainer, split, users, seed, result) -> float:
         target = model.explained_model
         rng = np.random.default_rng(seed + 2)
         cands = np.stack([rng.choice(split.n_items, self.s.alignment_candidates, replace=False)
@@ -295,7 +300,7 @@ class ExplanationTrack:
         return xm.alignment_accuracy(chosen, top1)
 
 
-def _contrastive(model, users, items) -> list[ContrastivePair]:
+def _contrastive(model: ContrastiveExplainer, users, items) -> list[ContrastivePair]:
     """The model's (for, against) pairs as ``ContrastivePair``; a wrong count is an error."""
     got = list(model.explain_contrastive(users, items))
     if len(got) != len(users):

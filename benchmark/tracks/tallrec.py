@@ -1,8 +1,10 @@
 """The TALLRec track: a model trained and tested on the TALLRec protocol's own samples.
 
 Rows: track "tallrec", protocol "tallrec", metric "auc" (k None, n = test samples). Only models
-that implement ``fit_samples`` / ``score_samples`` (TALLRec and the prompt-information
-baselines) take part; any other model is skipped and the skip is recorded in the result's info.
+with the ``samples`` ability (``benchmark.models.abilities.SampleScorer``: ``fit_samples`` /
+``score_samples``; TALLRec, ExplainRec and the prompt-information baselines) take part; any other
+model is skipped and the skip is recorded in the result's info (a suite entry that names this
+track for such a model is an error at suite validation).
 The model is a fresh instance (``ctx.build_model("tallrec")``): it never sees the harness split
 here; its training time goes to ``ctx.extra_fit_seconds["tallrec"]`` and the result's info.
 """
@@ -18,6 +20,8 @@ from pydantic import Field
 from benchmark.config.base import Strict
 from benchmark.llm.cache import cache_stats
 from benchmark.metrics.pointwise import auc
+from benchmark.models.abilities import SampleScorer
+from benchmark.models.capability import Capability
 from benchmark.tracks.accuracy import check_scores
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
 
@@ -36,6 +40,7 @@ class TallrecSettings(Strict):
 class TallrecTrack:
     name = "tallrec"
     Settings = TallrecSettings
+    requires = frozenset({Capability.SAMPLES})
 
     def __init__(self, settings: TallrecSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings
@@ -46,7 +51,7 @@ class TallrecTrack:
 
         result = TrackResult()
         model = ctx.build_model("tallrec")  # its own work folder: <run>/tallrec
-        if not (hasattr(model, "fit_samples") and hasattr(model, "score_samples")):
+        if not isinstance(model, SampleScorer):
             result.info["tallrec_skipped"] = (f"model {model.name!r} does not implement "
                                               "fit_samples/score_samples")
             return result
@@ -72,7 +77,7 @@ class TallrecTrack:
             # a cached answer costs a database read, not a forward pass: no latency then
             "latency_ms_per_request": None if hits else 1000 * infer_s / len(test),
             "served_from_cache": f"{hits} of {len(test)} test answers",
-            "fit": model.fit_info() if hasattr(model, "fit_info") else {}}
+            "fit": model.fit_info()}
         item_index = {str(r): i for i, r in enumerate(ctx.split.catalog.item_ids)}
         for s, score in list(zip(test, scores))[: self.s.keep_samples]:
             result.samples.append({

@@ -21,6 +21,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.config.suite import load_suite
 from benchmark.data.types import Interactions
+from benchmark.models.abilities import ContrastiveExplainer
 from benchmark.models.base import Capability, Recommender
 from benchmark.runner import store
 from benchmark.runner.executors import ExecutorSettings
@@ -32,7 +33,7 @@ class TinyConfig:
     pass
 
 
-class TinyExplainer(Recommender):
+class TinyExplainer(Recommender, ContrastiveExplainer):
     """popularity + 0.5 * share of the user's history in the item's genres; explains itself."""
 
     Config = TinyConfig

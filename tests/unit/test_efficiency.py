@@ -66,7 +66,7 @@ def test_latency_training_time_and_rows(split_synthetic):
     assert info["hardware"]["cpu_count"] >= 1
 
 
-def test_parameter_counts_of_torch_modules():
+def test_parameter_counts_of_torch_modules(split_synthetic):
     torch = pytest.importorskip("torch")
 
     class Holder(SlowRanker):
@@ -77,7 +77,7 @@ def test_parameter_counts_of_torch_modules():
             self.alias = self.net  # shared module counted once
 
     m = Holder()
-    m.fit(None, None, seed=0)
+    m.fit(split_synthetic.train, split_synthetic.valid, seed=0)  # fit always remembers the data
     assert parameter_counts(m)[:2] == (35, 15)
     assert parameter_counts(SlowRanker())[:2] == (42, 42)
 

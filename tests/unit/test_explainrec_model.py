@@ -47,8 +47,13 @@ class TestExplainRecContract(RecommenderContract):
 
     @pytest.fixture(scope="class", autouse=True)
     @classmethod
-    def _params(cls, tiny_params):
+    def _params(cls, tiny_params, tmp_path_factory):
         cls.params = tiny_params
+        # the TALLRec samples are ml-100k's: item features sized for its catalogue
+        feats = tmp_path_factory.mktemp("explainrec_samples_feat")
+        rng = np.random.default_rng(0)
+        np.save(feats / "text_feat.npy", rng.normal(size=(1682, 8)).astype(np.float32))
+        cls.samples_params = {**tiny_params, "feature_dir": str(feats)}
 
 
 def test_config_errors():
