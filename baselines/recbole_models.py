@@ -74,7 +74,8 @@ def history_rows(seqs: dict[int, np.ndarray], targets: pd.DataFrame | None, max_
     if targets is None:
         for u, seq in seqs.items():
             for t in range(1, len(seq)):
-                users.append(u), items.append(seq[t])
+                users.append(u)
+                items.append(seq[t])
                 lists.append(" ".join(tokens[u][max(0, t - max_len):t]))
         return users, lists, items
     t_users, t_items = targets["user"].to_numpy(), targets["item"].to_numpy()
@@ -85,7 +86,8 @@ def history_rows(seqs: dict[int, np.ndarray], targets: pd.DataFrame | None, max_
             grown[u] = list(tokens.get(u, ()))
         history = grown[u]
         if history:
-            users.append(u), items.append(item)
+            users.append(u)
+            items.append(item)
             lists.append(" ".join(history[-max_len:]))
         history.append(str(item))
     return users, lists, items
@@ -139,6 +141,7 @@ class SequentialRecBoleRecommender(HistoryScorer, RecBoleRecommender):
 
     def _index_ids(self, dataset) -> None:
         super()._index_ids(dataset)
+        assert self.history is not None  # remembered by fit before RecBole's dataset is built
         seqs = self.history.sequences()
         empty = np.empty(0, dtype=np.int64)
         self._seq, self._seq_len = self._pack([seqs.get(u, empty) for u in range(self.n_users)])

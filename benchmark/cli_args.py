@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from benchmark.errors import BenchError
 
@@ -27,7 +28,7 @@ class AnyOrderParser(argparse.ArgumentParser):
 
     _inside = False
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_known_args(self, args=None, namespace=None):
         if self._inside:  # parse_known_intermixed_args calls back into this method
             return super().parse_known_args(args, namespace)
         self._inside = True
@@ -40,7 +41,7 @@ class AnyOrderParser(argparse.ArgumentParser):
 def add_common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
     """Options every subcommand takes. On subcommands their default is SUPPRESS, so a value
     given before the subcommand is not reset by the subparser's default."""
-    default = {} if top else {"default": argparse.SUPPRESS}
+    default: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
     names = {s for a in parser._actions for s in a.option_strings}
     if "--debug" not in names:
         parser.add_argument("--debug", action="store_true", **default,

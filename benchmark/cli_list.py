@@ -11,6 +11,7 @@ import dataclasses
 import shutil
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 #: registered for tests (deterministic scores, a model that dies on purpose), not for users
@@ -32,8 +33,8 @@ def describe_model(name: str) -> tuple[str, list[str]]:
         for f in dataclasses.fields(config):
             if f.default is not dataclasses.MISSING:
                 default = f.default
-            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-                default = f.default_factory()  # type: ignore[misc]
+            elif f.default_factory is not dataclasses.MISSING:
+                default = f.default_factory()
             else:
                 default = "required"
             params.append(f"{f.name}={default!r}")
@@ -64,7 +65,7 @@ def list_sections(what: str | None) -> dict[str, list[str]]:
     from benchmark.registry import TRACKS
 
     root = Path(__file__).resolve().parents[1]
-    makers = {
+    makers: dict[str, Callable[[], list[str]]] = {
         "models": model_lines,
         "datasets": known_datasets,
         "tracks": lambda: list(TRACKS),

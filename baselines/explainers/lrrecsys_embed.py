@@ -36,9 +36,10 @@ class AutoencoderEmbedder:
                  batch_size: int = 128) -> None:
         self.dim, self.vocab, self.epochs, self.lr, self.batch_size = dim, vocab, epochs, lr, \
             batch_size
-        self.vectorizer = None
-        self.encoder = None
-        self.decoder = None
+        # set by fit (sklearn and torch are imported lazily, so the types stay open)
+        self.vectorizer: Any = None
+        self.encoder: Any = None
+        self.decoder: Any = None
 
     def _tfidf(self, texts: Sequence[str]):
         import torch

@@ -43,7 +43,8 @@ class FeatureTables:
         items = cat.items if cat is not None else None
         col = next((c for c in ("genres", "categories") if items is not None
                     and c in items.columns), None)
-        lists = [attribute_list(g) for g in items[col]] if col else [[] for _ in range(n_i)]
+        lists = ([attribute_list(g) for g in items[col]] if col and items is not None
+                 else [[] for _ in range(n_i)])
         names = sorted({g for gs in lists for g in gs})
         self.genres = np.zeros((n_i, len(names)), np.float32)
         for i, gs in enumerate(lists):
@@ -155,7 +156,7 @@ class LRNet:
         sel = slice(None) if idx is None else idx
         x = torch.from_numpy((self.inputs(data)[sel] - self.mean) / self.std)
         parts = [x]
-        if self.user_emb is not None:
+        if self.user_emb is not None and self.item_emb is not None:  # both or neither
             parts += [self.user_emb(torch.from_numpy(data.users[sel].astype(np.int64))),
                       self.item_emb(torch.from_numpy(data.items[sel].astype(np.int64)))]
         return self.mlp(torch.cat(parts, dim=1)).squeeze(1)
@@ -183,11 +184,13 @@ def train_net(net: LRNet, train: PairData, valid: PairData, *, epochs: int, lr: 
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    assert train.y is not None and valid.y is not None, "fit and valid pairs carry labels"
     net.standardise_on(train)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
     y = torch.from_numpy(train.y.astype(np.float32))
     t0 = time.perf_counter()
-    best, best_epoch, best_state, history, waited = -1.0, 0, None, [], 0
+    best, best_epoch, history, waited = -1.0, 0, [], 0
+    best_state: list[dict[str, Any]] | None = None
     for epoch in range(1, epochs + 1):
         net.train(True)
         total = 0.0
@@ -207,6 +210,7 @@ def train_net(net: LRNet, train: PairData, valid: PairData, *, epochs: int, lr: 
             waited += 1
             if waited >= patience:
                 break
+    assert best_state is not None, "no epoch had a valid AUC above -1"
     for m, state in zip(net.modules(), best_state):
         m.load_state_dict(state)
     net.train(False)

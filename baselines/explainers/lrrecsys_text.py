@@ -49,8 +49,8 @@ def item_titles(catalog: Catalog | None, n_items: int) -> list[str]:
     return [title_with_year(t, y) for t, y in zip(items["title"], years)]
 
 
-def build_prompt(titles: Sequence[str], hist_items: Sequence[int], hist_liked: Sequence[bool],
-                 target: int) -> str:
+def build_prompt(titles: Sequence[str], hist_items: Sequence[int] | np.ndarray,
+                 hist_liked: Sequence[bool] | np.ndarray, target: int) -> str:
     liked = ", ".join(f'"{titles[i]}"' for i, y in zip(hist_items, hist_liked) if y)
     disliked = ", ".join(f'"{titles[i]}"' for i, y in zip(hist_items, hist_liked) if not y)
     return (f"### Instruction:\n{INSTRUCTION}\n### Input:\nUser Preference: {liked}\n"
@@ -121,6 +121,7 @@ def lm_training_texts(train: Interactions, timeline: Timeline, train_rows: np.nd
     """(prompt, target) for the given TRAIN rows; targets see only earlier train interactions.
 
     ``timeline`` is over train + valid (train rows first, so row ids agree)."""
+    assert train.catalog is not None, "LR-Recsys texts need the item catalog"
     silver = PrefixSilver(train.catalog, train)
     own = Timeline(train)  # positions inside the train part alone, the order SilverBuilder uses
     f = train.frame

@@ -27,7 +27,8 @@ def _genres(catalog, item: int) -> list[str]:
 def attribution_texts(model, users: np.ndarray, items: np.ndarray) -> list[str]:
     from baselines.explainers.recexplainer_lm import answer_scores
 
-    prompts, spans = [], []
+    prompts: list[list] = []
+    spans = []
     for u in users:
         shown = model.recent.get(int(u), [])
         start = len(prompts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ class TargetProjection(nn.Module):
     """Soft tokens from a target recommender's embeddings: index < n_items is an item, index
     n_items + u is user u. Only ``proj`` (d -> LM hidden size) is trained; ``init_std`` should be
     the LM's own input-embedding spread, so soft tokens start on the scale of word tokens."""
+
+    items: torch.Tensor  # buffers (register_buffer)
+    users: torch.Tensor
 
     def __init__(self, user_emb: np.ndarray, item_emb: np.ndarray, hidden: int,
                  init_std: float = 0.02) -> None:
@@ -66,7 +70,7 @@ def tune(bb, soft: TargetProjection | None, enc: SegmentEncoder, prompts: Sequen
     encoded = [enc.encode(p) for p in prompts]
     targets = [_answer(enc, a, eos) for a in answers]
     params = [p for p in bb.model.parameters() if p.requires_grad]
-    groups = [{"params": params, "lr": lr}]
+    groups: list[dict[str, Any]] = [{"params": params, "lr": lr}]
     if soft is not None:
         groups.append({"params": list(soft.parameters()), "lr": projection_lr or lr})
         params = params + groups[1]["params"]
@@ -135,8 +139,8 @@ def answer_scores(bb, soft, enc: SegmentEncoder, prompts: Sequence[list],
             logits, _, _ = forward_rows(bb, soft, [rows[i] for i in idx], keep=keep)
             lp = torch.log_softmax(logits[:, :-1, :], -1)
             for r, i in enumerate(idx):
-                t = torch.tensor(rows[i][0][-lengths[i]:])
-                got = lp[r, keep - 1 - lengths[i]:].gather(-1, t[:, None])[:, 0]
+                answer = torch.tensor(rows[i][0][-lengths[i]:])
+                got = lp[r, keep - 1 - lengths[i]:].gather(-1, answer[:, None])[:, 0]
                 n, c = where[i]
                 out[n, c] = float(got.mean())
     return out

@@ -45,8 +45,8 @@ def id_texts(n_users: int, n_items: int, catalog: Any) -> list[str]:
     items = None if catalog is None else catalog.items
     titled = items is not None and "title" in items.columns
     users = [profile_text(catalog, u) for u in range(n_users)]
-    return users + [str(items["title"].iloc[i]) if titled else f"item {i}"
-                    for i in range(n_items)]
+    return users + [str(items["title"].iloc[i]) if titled and items is not None
+                    else f"item {i}" for i in range(n_items)]
 
 
 class CausalP5:

@@ -206,6 +206,7 @@ def build_samples(train: Interactions, *, per_family: int, history_len: int,
         h = hist[u]
         if h.ratings[p] < threshold:
             continue
+        assert explain is not None  # no anchors were drawn without it
         samples.append(Sample("explanation", explanation_prompt(u, h.items[p], catalog),
                               explain(u, int(h.items[p]))))
     order = rng.permutation(len(samples))

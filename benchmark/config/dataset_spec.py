@@ -85,14 +85,17 @@ class DatasetSpec(Strict):
 
     def loader_scale(self) -> dict[str, tuple[float, float]]:
         """``rating_scale`` as a loader argument, when the dataset file sets one."""
-        return {"rating_scale": tuple(self.rating_scale)} if self.rating_scale else {}
+        if not self.rating_scale:
+            return {}
+        lo, hi = self.rating_scale
+        return {"rating_scale": (lo, hi)}
 
     def split_spec(self, seed: int, overrides: SplitOverrides | None = None) -> SplitSpec:
         s = self.split
         o = overrides or SplitOverrides()
         return SplitSpec(
             strategy=o.strategy or s.strategy,
-            ratios=tuple(o.ratios or s.ratios),
+            ratios=o.ratios or s.ratios,  # tuples already (pydantic validates them)
             seed=seed,
             kcore=s.kcore if o.kcore is None else o.kcore,
             like_threshold=self.like_threshold,

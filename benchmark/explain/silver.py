@@ -78,6 +78,8 @@ class SilverBuilder:
         """strict=False (review references only need titles and attributes for the feature
         measures): items without metadata get their raw id as title and no attributes."""
         items = catalog.items
+        self.genres: list[list[str]]
+        self.years: list[int | None]
         column = "genres" if items is not None and "genres" in items.columns else "categories"
         if items is None or "title" not in items.columns or column not in items.columns:
             if strict:
@@ -150,7 +152,7 @@ class SilverBuilder:
             text = (f"{title} matches your taste for {_join(shared)} films, like "
                     f"{_join(similar)} that you enjoyed")
             cited += shared + similar
-            if era_share >= 0.25:
+            if era_share >= 0.25 and era:  # a share above 0 implies an era
                 text += f", and it is from the {era}, an era you often watch"
                 cited.append(era)
             text += "."

@@ -104,8 +104,10 @@ class ClipImageEncoder:
                 rows = present[start:start + self.batch_size]
                 images = []
                 for i in rows:
+                    path = paths[i]
+                    assert path is not None  # rows are the present ones
                     try:
-                        with Image.open(paths[i]) as img:
+                        with Image.open(path) as img:
                             images.append(img.convert("RGB"))
                     except OSError as err:
                         raise BenchError(f"cannot read image {paths[i]}: {err}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from benchmark.data.types import Catalog
 from benchmark.errors import DataError
@@ -45,7 +46,7 @@ def _as_list(value) -> list[str]:
 def item_text(row: dict) -> str:
     """The text of one item from its catalog row (missing fields are left out)."""
     title = "" if _missing(row.get("title")) else str(row["title"]).strip()
-    year = row.get("year")
+    year: Any = row.get("year")
     head = title
     if not _missing(year) and title:
         head = f"{title} ({int(year)})"

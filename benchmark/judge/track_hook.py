@@ -25,7 +25,7 @@ def summarise(ratings: list[Rating], suffix: str = "") -> dict[str, tuple[float,
     """metric -> (value, n): the mean rating per criterion over readable ones, unrated share."""
     out: dict[str, tuple[float, int]] = {}
     for c in CRITERIA:
-        got = [r.values[c] for r in ratings if r.values[c] is not None]
+        got = [v for r in ratings if (v := r.values[c]) is not None]
         if got:
             out[f"judge_{c}{suffix}"] = (float(np.mean(got)), len(got))
     missing = sum(len(r.unrated) for r in ratings)

@@ -36,7 +36,10 @@ def build_seq2seq_lm(vocab_size: int, *, pad_token_id: int = 0, eos_token_id: in
     import torch
     from transformers import T5Config, T5ForConditionalGeneration
 
+    # decoder_start_token_id is a PretrainedConfig keyword the T5 model reads; the typed T5Config
+    # signature of transformers 5 leaves it out
     cfg = T5Config(vocab_size=vocab_size, pad_token_id=pad_token_id, eos_token_id=eos_token_id,
-                   decoder_start_token_id=pad_token_id, **{**SMALL_SEQ2SEQ, **size})
+                   decoder_start_token_id=pad_token_id,  # type: ignore[call-arg]
+                   **{**SMALL_SEQ2SEQ, **size})
     torch.manual_seed(seed)
     return T5ForConditionalGeneration(cfg)

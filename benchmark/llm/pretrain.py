@@ -26,7 +26,7 @@ CACHE_DIR = Path(__file__).resolve().parents[2] / "datasets" / "cache" / "llm"
 ORIGIN = "small model trained from scratch here: a test fixture, not a pretrained language model"
 #: bump when the corpus or the training recipe changes (invalidates cached backbones)
 RECIPE_VERSION = 1
-PRETRAIN = {"causal": {"epochs": 1, "lr": 3e-3, "batch_size": 32},
+PRETRAIN: dict[str, dict[str, Any]] = {"causal": {"epochs": 1, "lr": 3e-3, "batch_size": 32},
             "seq2seq": {"epochs": 1, "lr": 3e-3, "batch_size": 32}}
 
 

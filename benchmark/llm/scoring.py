@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def _prefix_for(bb: Backbone, rows: list[list[int]], share_prefix: bool,
 
 
 def _forward(bb: Backbone, rows: list[list[int]], keep: int, n_prefix: int,
-             prefix_cache) -> object:
+             prefix_cache) -> Any:
     """Last ``keep`` logits of full rows, through the prefix cache when there is one."""
     if prefix_cache is None:
         return causal_forward(bb, rows, keep)
