@@ -17,7 +17,6 @@ first appearance, 0 = [PAD]) back to harness order through the dataset's ``field
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import dataclasses
 import logging
 import os
@@ -32,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from benchmark.compat import recbole_shims
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError, DataError
 from benchmark.models.base import Recommender
@@ -45,7 +45,6 @@ _KNOWN_WARNINGS = ((FutureWarning, "A value is trying to be set on a copy"),  # 
                    (FutureWarning, r"`torch\.cuda\.amp\.GradScaler"),
                    (UserWarning, r"torch\.sparse\.SparseTensor"),  # LightGCN's adjacency
                    (DeprecationWarning, "__array_wrap__ must accept context"))  # argsort(tensor)
-_TB_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("recbole_tb", default=None)
 
 
 @dataclasses.dataclass
@@ -81,20 +80,6 @@ def write_atomic(path: Path, columns: dict[str, tuple[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write("\t".join(f"{name}:{kind}" for name, (kind, _) in columns.items()) + "\n")
         frame.to_csv(f, sep="\t", header=False, index=False)
-
-
-def _tensorboard_in_run_dir(original):
-    """Wraps recbole's ``get_tensorboard``: inside a fit, write under the run folder."""
-    def get_tensorboard(logger):
-        target = _TB_DIR.get()
-        if target is None:
-            return original(logger)
-        from torch.utils.tensorboard import SummaryWriter
-
-        return SummaryWriter(str(target))
-
-    get_tensorboard.redirects_to_run_dir = True
-    return get_tensorboard
 
 
 @contextlib.contextmanager
@@ -141,13 +126,7 @@ class RecBoleRecommender(Recommender):
     inter_fields: ClassVar[tuple[str, ...]] = ("user_id", "item_id")  # columns of the .inter files
 
     def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
-        from benchmark.compat import recbole_shims
-
-        recbole_shims.apply()
-        import recbole.trainer.trainer as trainer_module
-
-        if not getattr(trainer_module.get_tensorboard, "redirects_to_run_dir", False):
-            trainer_module.get_tensorboard = _tensorboard_in_run_dir(trainer_module.get_tensorboard)
+        recbole_shims.apply()  # every RecBole patch, the run-folder tensorboard writer included
         run_dir = self._run_dir()
         self.write_files(run_dir / "data" / DATASET, train, valid)
         config = self._recbole_config(run_dir, seed)
@@ -170,11 +149,8 @@ class RecBoleRecommender(Recommender):
         train_data, valid_data, _ = data_preparation(config, dataset)
         init_seed(seed, True)
         model = self._build_recbole_model(config, train_data._dataset).to(config["device"])
-        token = _TB_DIR.set(tensorboard_dir)
-        try:
+        with recbole_shims.tensorboard_dir(tensorboard_dir):
             trainer = get_trainer(config["MODEL_TYPE"], self.recbole_model)(config, model)
-        finally:
-            _TB_DIR.reset(token)
         trainer.logger = logger
         try:
             trainer.fit(train_data, valid_data, saved=True,

@@ -1,19 +1,19 @@
-"""torch and RecBole for the model modules, imported after RecBole's compatibility shims.
+"""torch and RecBole for the model modules; RecBole comes through the shim module's
+``import_recbole``, which applies every compatibility shim before RecBole loads.
 
 Only the registry loads the model modules, so importing ``benchmark`` stays light. The model
 classes are module-level because RecBole pickles the model class into each checkpoint (inside its
 Config); ``MultimodalRecommender.fit`` allowlists them for weights-only loading.
 """
 
-from benchmark.compat import recbole_shims
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-recbole_shims.apply()
+from benchmark.compat.recbole_shims import import_recbole
 
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from recbole.model.abstract_recommender import GeneralRecommender  # noqa: E402
-from recbole.utils import InputType  # noqa: E402
+GeneralRecommender = import_recbole("recbole.model.abstract_recommender").GeneralRecommender
+InputType = import_recbole("recbole.utils").InputType
 
 __all__ = ["DotProductRecommender", "F", "GeneralRecommender", "InputType", "nn", "torch"]
 

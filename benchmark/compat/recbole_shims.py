@@ -28,15 +28,27 @@ each shim is also callable on its own (the tests reproduce every original failur
   importable, a stand-in is put in ``sys.modules`` just long enough to import
   ``recbole.quick_start`` and removed again, so nothing else can mistake it for ray; any use of
   the stand-in's ``tune`` raises :class:`RayUnavailableError`.
+* :func:`patch_tensorboard_dir`: RecBole's ``get_tensorboard`` writes its event files under
+  ``./log_tensorboard`` of the current directory. The patched one writes where the adapter says,
+  inside :func:`tensorboard_dir` (a run's own folder), and behaves as RecBole's outside it.
+
+Code that needs RecBole's classes at its own import (a module subclassing
+``GeneralRecommender``) imports them through :func:`import_recbole`, which applies the shims first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import sys
 import types
+from collections.abc import Iterator
+from pathlib import Path
 
 _APPLIED: set[str] = set()
+#: where RecBole's tensorboard writer goes while :func:`tensorboard_dir` is active
+_TB_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("recbole_tb", default=None)
 
 #: removed in numpy 2, read by recbole.config.configurator.Config.compatibility_settings
 NUMPY_REMOVED = {"float_": "float64", "complex_": "complex128", "unicode_": "str_"}
@@ -177,11 +189,53 @@ def patch_torch_checkpoints() -> None:
     _APPLIED.add("torch")
 
 
+def _tensorboard_in_run_dir(original):
+    """Wraps recbole's ``get_tensorboard``: inside :func:`tensorboard_dir`, write there."""
+    def get_tensorboard(logger):
+        target = _TB_DIR.get()
+        if target is None:
+            return original(logger)
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(str(target))
+
+    get_tensorboard.redirects_to_run_dir = True
+    return get_tensorboard
+
+
+def patch_tensorboard_dir() -> None:
+    import recbole.trainer.trainer as trainer_module
+
+    if not getattr(trainer_module.get_tensorboard, "redirects_to_run_dir", False):
+        trainer_module.get_tensorboard = _tensorboard_in_run_dir(trainer_module.get_tensorboard)
+    _APPLIED.add("tensorboard")
+
+
+@contextlib.contextmanager
+def tensorboard_dir(folder: Path) -> Iterator[None]:
+    """RecBole trainers created inside the block write their tensorboard events to ``folder``."""
+    token = _TB_DIR.set(folder)
+    try:
+        yield
+    finally:
+        _TB_DIR.reset(token)
+
+
 def apply() -> None:
     """Apply every shim (idempotent); call before importing from ``recbole``."""
-    if _APPLIED >= {"numpy", "scipy", "torch", "ray"}:
+    if _APPLIED >= {"numpy", "scipy", "torch", "ray", "tensorboard"}:
         return
     patch_numpy_aliases()
     patch_scipy_dok_update()
     patch_torch_checkpoints()
     patch_ray_stub()
+    patch_tensorboard_dir()
+
+
+def import_recbole(module: str) -> types.ModuleType:
+    """``importlib.import_module(module)`` for a ``recbole`` module, with every shim applied
+    first: the way code that needs RecBole at its own import reaches it."""
+    if module != "recbole" and not module.startswith("recbole."):
+        raise ValueError(f"not a RecBole module: {module!r}")
+    apply()
+    return importlib.import_module(module)

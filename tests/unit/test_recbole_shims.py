@@ -162,7 +162,8 @@ def test_apply_is_idempotent(shims):
 
     shims.apply()
     for patch in (shims.patch_numpy_aliases, shims.patch_scipy_dok_update,
-                  shims.patch_torch_checkpoints, shims.patch_ray_stub):
+                  shims.patch_torch_checkpoints, shims.patch_ray_stub,
+                  shims.patch_tensorboard_dir):
         patch()  # each one again, directly
     assert trainer_module.torch._real is torch  # wrapped once, not twice
     assert sp.dok_matrix._update is shims._dok_update
@@ -271,3 +272,35 @@ def test_weights_only_still_refuses_other_objects(shims, tmp_path):
     torch.save({"state": NotAllowed()}, path)
     with pytest.raises(pickle.UnpicklingError, match="NotAllowed"):
         torch.load(path)
+
+
+# --- RecBole's tensorboard writer: into the run folder, not ./log_tensorboard ----------------
+def test_tensorboard_writer_goes_to_the_given_folder(shims, tmp_path, monkeypatch):
+    import logging
+
+    import recbole.trainer.trainer as trainer_module
+
+    monkeypatch.chdir(tmp_path)
+    assert trainer_module.get_tensorboard.redirects_to_run_dir
+    with shims.tensorboard_dir(tmp_path / "run" / "tb"):
+        writer = trainer_module.get_tensorboard(logging.getLogger("tb-test"))
+    writer.close()
+    assert any((tmp_path / "run" / "tb").iterdir())
+    assert not (tmp_path / "log_tensorboard").exists()
+    assert shims._TB_DIR.get() is None  # the folder is only in force inside the block
+
+
+def test_import_recbole_applies_every_shim_first():
+    code = ("from benchmark.compat import recbole_shims as s; "
+            "m = s.import_recbole('recbole.model.abstract_recommender'); "
+            "print(sorted(s._APPLIED), hasattr(m, 'GeneralRecommender'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=Path(__file__).resolve().parents[2],
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == (
+        "['numpy', 'ray', 'scipy', 'tensorboard', 'torch'] True")
+    from benchmark.compat.recbole_shims import import_recbole
+
+    with pytest.raises(ValueError, match="not a RecBole module"):
+        import_recbole("numpy")
