@@ -17,11 +17,13 @@ the model's own score (upper half of the user's unseen items = for).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmark.data.demographics import age_band
 from benchmark.data.types import Interactions
 from benchmark.models.base import Capability, Recommender
 
@@ -36,13 +38,9 @@ class ContentConfig:
     explain_titles: int = 2
 
 
-def age_band(age) -> str:
-    try:
-        a = int(age)
-    except (TypeError, ValueError):
-        return "?"
-    return next(b for lim, b in ((18, "<18"), (25, "18-24"), (35, "25-34"), (45, "35-44"),
-                                  (56, "45-55"), (10**9, "56+")) if a < lim)
+#: coarser than MovieLens's groups (45-49 and 50-55 are one): fallback groups need users
+COARSE_AGE_BANDS = ((-math.inf, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"),
+                    (35, 45, "35-44"), (45, 56, "45-55"), (56, math.inf, "56+"))
 
 
 def demographic_keys(users_frame: pd.DataFrame | None, n_users: int) -> list[list[str]]:
@@ -54,7 +52,7 @@ def demographic_keys(users_frame: pd.DataFrame | None, n_users: int) -> list[lis
     for u in range(n_users):
         row = users_frame.iloc[u]
         g = str(row["gender"]) if "gender" in cols else "?"
-        a = age_band(row["age"]) if "age" in cols else "?"
+        a = age_band(row["age"], COARSE_AGE_BANDS, "?") if "age" in cols else "?"
         o = str(row["occupation"]) if "occupation" in cols else "?"
         out.append([f"{g}|{a}|{o}", f"{g}|{a}", g, ""])
     return out

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from benchmark.data.demographics import age_band
 from benchmark.data.types import Catalog, Interactions
 from benchmark.errors import DataError
 
 HISTORY = 10
-#: MovieLens-1M's age bands, used for every dataset with an "age" column
-AGE_BANDS = ((0, 18, "under 18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"),
-             (45, 50, "45-49"), (50, 56, "50-55"), (56, 200, "56+"))
 GROUP_TYPES = ("age", "gender", "occupation")
 
 
@@ -67,14 +65,6 @@ class ItemTable:
                               "year": pd.array(self.years, dtype="Int64")})
         ids = np.array([str(i) for i in range(len(self.titles))])
         return Catalog(item_ids=ids, user_ids=np.array([], dtype=str), items=frame)
-
-
-def age_band(age) -> str:
-    try:
-        a = int(age)
-    except (TypeError, ValueError):
-        return "unknown age"
-    return next(name for lo, hi, name in AGE_BANDS if lo <= a < hi)
 
 
 @dataclass

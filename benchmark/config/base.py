@@ -5,9 +5,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
 from benchmark.errors import ConfigError
 
@@ -42,6 +42,18 @@ class Strict(BaseModel):
             if lists:
                 data = {**data, **lists}
         return data
+
+
+def _cutoffs(ks: list[int]) -> list[int]:
+    """Every track's ranking cut-offs: at least one, all positive; sorted and deduplicated, the
+    order their rows are written in."""
+    if not ks or any(k <= 0 for k in ks):
+        raise ValueError("ks must be a non-empty list of positive integers")
+    return sorted(set(ks))
+
+
+#: the ``ks`` field of a track's settings
+Cutoffs = Annotated[list[int], AfterValidator(_cutoffs)]
 
 
 _NUMBER_TYPES = {"int_type", "float_type", "int_parsing", "float_parsing", "int_from_float"}

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from benchmark.config.base import Strict, parse_model, read_toml
+from benchmark.config.base import Cutoffs, Strict, parse_model, read_toml
 from benchmark.config.dataset_spec import SplitOverrides
 from benchmark.errors import ConfigError, UnknownNameError
 
@@ -101,7 +101,7 @@ class DatasetEntry(Strict):
 
 
 class AccuracySettings(Strict):
-    ks: list[int] = [5, 10, 20]
+    ks: Cutoffs = [5, 10, 20]
     protocols: list[Protocol] = ["full", "sampled", "pointwise"]
     sampled_negatives: int = Field(100, gt=0)
     #: next_item only: remove items the user saw before each query from its ranking (rows are
@@ -112,13 +112,6 @@ class AccuracySettings(Strict):
     #: full ranking's memory budget for one batch of scores (and its working copy), in MiB;
     #: the batch shrinks to fit it, so the users x items matrix never exists at once
     memory_budget_mb: float = Field(1024.0, gt=0, allow_inf_nan=False)
-
-    @field_validator("ks")
-    @classmethod
-    def _positive_ks(cls, ks: list[int]) -> list[int]:
-        if not ks or any(k <= 0 for k in ks):
-            raise ValueError("ks must be a non-empty list of positive integers")
-        return sorted(set(ks))
 
     def check_catalogue(self, n_items: int, dataset: str) -> None:
         """Once the split is known: a cut-off k above the number of items measures nothing (every
