@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from benchmark.config.base import Strict, parse_model, read_toml
+from benchmark.data.loaders import LoaderKind
 from benchmark.data.split import SplitSpec, check_ratios
 from benchmark.errors import UnknownNameError
 
@@ -49,7 +50,7 @@ class SplitOverrides(Strict):
 class DatasetSpec(Strict):
     #: the dataset's name: its run folders and cache folder; letters, digits and . _ + -
     name: str
-    loader: Literal["ml-100k", "ml-1m", "ml-25m", "amazon", "csv"]
+    loader: LoaderKind
     description: str = ""
     #: loader path arguments (path, reviews_path, meta_path; ratings, items for "csv"), relative
     #: to the folder of the dataset file (``datasets/`` for the shipped ones); absolute allowed

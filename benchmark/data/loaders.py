@@ -9,12 +9,17 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
+from typing import Literal
 
 from benchmark.data.types import RawDataset
 from benchmark.errors import ConfigError, UnknownNameError
 
+#: every dataset kind a dataset file's ``loader`` may name: the one list (LOADERS has one entry
+#: each, and the dataset spec's ``loader`` field is this type)
+LoaderKind = Literal["ml-100k", "ml-1m", "ml-25m", "amazon", "csv"]
+
 #: kind -> "module:function"; keyword arguments of ``load_raw`` go to the function unchanged.
-LOADERS: dict[str, str] = {
+LOADERS: dict[LoaderKind, str] = {
     "ml-100k": "benchmark.data.movielens:load_ml100k",  # path optional: recbole's copy
     "ml-1m": "benchmark.data.movielens:load_ml1m",  # path
     "ml-25m": "benchmark.data.movielens:load_ml25m",  # path

@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.data.loaders import LoaderKind
 from benchmark.errors import DataError
 
 #: the published rating scale of each loader kind (inclusive); a dataset file may set another
-RATING_SCALES: dict[str, tuple[float, float]] = {
+RATING_SCALES: dict[LoaderKind, tuple[float, float]] = {
     "ml-100k": (1.0, 5.0), "ml-1m": (1.0, 5.0), "ml-25m": (0.5, 5.0), "amazon": (1.0, 5.0),
 }
 _PARSE_ERRORS = (ValueError, OverflowError, KeyError, TypeError, pd.errors.ParserError,

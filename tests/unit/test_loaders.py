@@ -342,3 +342,15 @@ def test_load_raw_dispatch():
         load_raw("ml-1M", path=FIX / "ml-1m")
     with pytest.raises(ConfigError, match="takes: path"):
         load_raw("ml-1m", folder=FIX / "ml-1m")
+
+
+def test_loader_kinds_are_one_list():
+    from typing import get_args
+
+    from benchmark.config.dataset_spec import DatasetSpec
+    from benchmark.data.loaders import LOADERS, LoaderKind
+    from benchmark.data.ratings_check import RATING_SCALES
+
+    kinds = get_args(LoaderKind)
+    assert DatasetSpec.model_fields["loader"].annotation is LoaderKind
+    assert tuple(LOADERS) == kinds and set(RATING_SCALES) <= set(kinds)
