@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmark.config.suite import DatasetEntry, ModelEntry, SuiteSpec
 from benchmark.errors import BenchError
+from benchmark.offline import OFFLINE_ENV
 from benchmark.progress import SILENCING
 from benchmark.runner import store
 from benchmark.runner.suite_progress import SuiteProgress
@@ -141,7 +142,7 @@ def run_ray(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env:
         path = os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH", "")) if p)
         ray.init(address=settings.address, num_cpus=settings.num_cpus,
                  include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                 runtime_env={"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1",
+                 runtime_env={"env_vars": {"PYTHONPATH": path, **OFFLINE_ENV,
                                            "TOKENIZERS_PARALLELISM": "false",
                                            # --no-progress reaches the workers too
                                            **{k: os.environ[k] for k in SILENCING
