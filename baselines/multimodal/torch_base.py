@@ -6,14 +6,20 @@ classes are module-level because RecBole pickles the model class into each check
 Config); ``MultimodalRecommender.fit`` allowlists them for weights-only loading.
 """
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from benchmark.compat.recbole_shims import import_recbole
 
-GeneralRecommender = import_recbole("recbole.model.abstract_recommender").GeneralRecommender
-InputType = import_recbole("recbole.utils").InputType
+if TYPE_CHECKING:  # the names, for type checkers; at run time RecBole loads after its shims
+    from recbole.model.abstract_recommender import GeneralRecommender
+    from recbole.utils import InputType
+else:
+    GeneralRecommender = import_recbole("recbole.model.abstract_recommender").GeneralRecommender
+    InputType = import_recbole("recbole.utils").InputType
 
 __all__ = ["DotProductRecommender", "F", "GeneralRecommender", "InputType", "nn", "torch"]
 
