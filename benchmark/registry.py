@@ -1,12 +1,15 @@
 """Lazy registries: names map to "module:Class" strings, imported only when a model is built.
 
 Importing ``benchmark`` stays light (no torch, RecBole or transformers); adding a model is one
-class plus one line here.
+class plus one line here. Models outside this list (the tests' ``dummy`` and ``flaky``, a
+plugin) are added by ``RECBENCH_EXTRA_MODELS="name=module:Class,..."``, read at import, so job
+processes and Ray workers that inherit the environment see them too.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +17,7 @@ from benchmark.errors import BenchError, UnknownNameError
 from benchmark.offline import go_offline
 
 MODELS: dict[str, str] = {
-    "dummy": "benchmark.models.dummy:DummyRecommender",
     "random": "benchmark.models.dummy:RandomRecommender",
-    "flaky": "benchmark.models.flaky:FlakyRecommender",  # executor tests: dies on first fit
     "pop": "baselines.pop:Pop",
     "ease": "baselines.ease:EASE",
     "itemknn": "baselines.itemknn:ItemKNN",
@@ -39,6 +40,33 @@ MODELS: dict[str, str] = {
     "prompt_prior": "baselines.llm.prompt_info:PromptPrior",
     "prompt_both": "baselines.llm.prompt_info:PromptBoth",
 }
+
+#: the models shipped with the suite (MODELS may hold extra ones besides)
+BUILTIN_MODELS = frozenset(MODELS)
+#: environment variable naming extra models: "name=module:Class" entries, comma-separated
+EXTRA_MODELS_ENV = "RECBENCH_EXTRA_MODELS"
+
+
+def extra_models(value: str) -> dict[str, str]:
+    """The models ``RECBENCH_EXTRA_MODELS`` adds; an entry that is not ``name=module:Class`` or
+    that names a built-in model is an error."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        name, sep, spec = (s.strip() for s in part.partition("="))
+        module, colon, attr = spec.partition(":")
+        if not (sep and name and module and colon and attr):
+            raise BenchError(f"{EXTRA_MODELS_ENV} entry {part!r} is not name=module:Class",
+                             f"e.g. {EXTRA_MODELS_ENV}=mine=mypackage.models:MyModel")
+        if name in BUILTIN_MODELS:
+            raise BenchError(f"{EXTRA_MODELS_ENV} names the built-in model {name!r}",
+                             "give the extra model another name")
+        out[name] = spec
+    return out
+
+
+MODELS.update(extra_models(os.environ.get(EXTRA_MODELS_ENV, "")))
 
 TRACKS: dict[str, str] = {
     "accuracy": "benchmark.tracks.accuracy:AccuracyTrack",

@@ -6,12 +6,33 @@ with ratings high on its own half. A model that learns anything beats Random and
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from benchmark import registry
 from benchmark.data.split import SplitSpec, make_split
 from benchmark.data.types import RawDataset
+
+#: test-only models: registered by the tests, not in the production registry
+TEST_MODELS = {
+    "dummy": "benchmark.models.dummy:DummyRecommender",
+    "flaky": "benchmark.models.flaky:FlakyRecommender",  # executor tests: dies on first fit
+}
+
+
+def register_test_models() -> None:
+    """Add TEST_MODELS to the registry here and, through RECBENCH_EXTRA_MODELS, in every
+    process the tests start (the CLI, job processes, Ray workers)."""
+    extra = registry.extra_models(os.environ.get(registry.EXTRA_MODELS_ENV, ""))
+    extra.update(TEST_MODELS)
+    os.environ[registry.EXTRA_MODELS_ENV] = ",".join(f"{n}={s}" for n, s in extra.items())
+    registry.MODELS.update(TEST_MODELS)
+
+
+register_test_models()
 
 
 def synthetic_raw(n_users: int = 60, n_items: int = 40, per_user: int = 15, seed: int = 7,
