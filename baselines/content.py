@@ -132,6 +132,7 @@ class ContentRecommender(Recommender):
             self.weight = max(weights, key=lambda w: self._valid_ndcg(profiles, w, train, valid))
         else:
             self.weight = float(weights[0])
+        assert self.history is not None  # remembered by fit before _fit
         self.profiles = UserProfiles(self.emb, self.history, catalog.users, self.n_users)
 
     def _valid_ndcg(self, profiles: UserProfiles, w: float, train, valid) -> float:
@@ -159,18 +160,21 @@ class ContentRecommender(Recommender):
         items = np.asarray(items, dtype=np.int64)
         from benchmark.explain.silver import attribute_list
 
-        catalog_items = self.history.catalog.items
+        history = self.history
+        assert history is not None and history.catalog is not None, "fit first"
+        catalog_items = history.catalog.items
+        assert catalog_items is not None  # fit needed the item texts
         titles = catalog_items["title"].astype(str).to_numpy()
         column = "genres" if "genres" in catalog_items.columns else "categories"
         genres = ([attribute_list(g)[:3] for g in catalog_items[column]]
                   if column in catalog_items.columns else [[] for _ in titles])
-        f = self.history.frame
+        f = history.frame
         scores = self.score_all(np.unique(users))
         row_of = {int(u): r for r, u in enumerate(np.unique(users))}
         out = []
         for u, i in zip(users, items):
             mine = f[(f["user"].to_numpy() == u)]
-            liked = mine[mine["rating"].to_numpy() >= self.history.like_threshold]["item"]
+            liked = mine[mine["rating"].to_numpy() >= history.like_threshold]["item"]
             hist = np.unique((liked if len(liked) else mine["item"]).to_numpy())
             hist = hist[hist != i]
             row = scores[row_of[int(u)]]

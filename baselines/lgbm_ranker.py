@@ -72,6 +72,7 @@ class LGBMRankerRecommender(Recommender):
 
         catalog = train.catalog
         self.emb, self.features_info = text_embeddings(catalog, self.config.cache_dir)
+        assert catalog is not None  # text_embeddings refuses a missing catalog
         # item-item cosines, when they fit in memory (float32: 4 * n^2 bytes)
         self.item_sim = ((self.emb @ self.emb.T).astype(np.float32)
                          if self.n_items <= self.config.max_items_sim else None)
@@ -102,6 +103,7 @@ class LGBMRankerRecommender(Recommender):
         self.ranker.fit(x, np.concatenate(labels), group=groups,
                         categorical_feature=self._categorical)
         self.train_rows = int(len(x))
+        assert self.history is not None  # remembered by fit before _fit
         self.side = _Side(self.emb, self.history, catalog.users, self.n_users, self.genre_mh,
                           self.log_pop)
 
@@ -151,7 +153,8 @@ class LGBMRankerRecommender(Recommender):
         max_cos = np.zeros(len(users))
         order = np.argsort(users, kind="stable")  # one block of rows per user
         su = users[order]
-        starts = np.flatnonzero(np.r_[True, su[1:] != su[:-1]]) if len(su) else []
+        starts: np.ndarray | list[int] = (np.flatnonzero(np.r_[True, su[1:] != su[:-1]])
+                                          if len(su) else [])
         for a, b in zip(starts, np.r_[starts[1:], len(su)] if len(su) else []):
             hist = side.items_of(int(su[a]))
             sel = order[a:b]

@@ -11,10 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import BenchError, UnknownNameError
 from benchmark.offline import go_offline
+
+if TYPE_CHECKING:
+    from benchmark.models.base import Recommender
 
 MODELS: dict[str, str] = {
     "random": "benchmark.models.dummy:RandomRecommender",
@@ -90,7 +93,7 @@ def _load(spec: str) -> Any:
     return getattr(module, attr)
 
 
-def model_class(name: str) -> type:
+def model_class(name: str) -> type[Recommender]:
     """The Recommender class registered under ``name`` (imports its module now)."""
     if name not in MODELS:
         raise UnknownNameError("model", name, MODELS)
@@ -105,7 +108,7 @@ def build_model(name: str, config: dict[str, Any] | None = None, *,
     return model_class(name)(config, workdir=workdir, name=label or name)
 
 
-def track_class(name: str) -> type:
+def track_class(name: str) -> Any:  # a track class (tracks share no base class yet)
     if name not in TRACKS:
         raise UnknownNameError("track", name, TRACKS)
     return _load(TRACKS[name])

@@ -117,7 +117,7 @@ class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
         super().__init__(config, workdir=workdir, name=name)
         self.bb = None
         self.net: LRNet | None = None
-        self.embedder = None
+        self.embedder: Any = None  # an AutoencoderEmbedder or a MiniLMEmbedder, set by fit
         self._info: dict[str, Any] = {"use_explanations": self.config.use_explanations,
                                       "seconds": {}}
         self._generated = {"pairs": 0, "malformed": 0}
@@ -215,6 +215,7 @@ class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
     def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         self._seed, self._train = seed, train
         self._titles = item_titles(train.catalog, train.n_items)
+        assert self.history is not None  # remembered by fit before _fit
         self._timeline = Timeline(self.history)  # train rows first, then valid rows
         c = self.config
         with torch_threads(c.num_threads):
@@ -278,6 +279,7 @@ class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
                 expl = pair_features(self.embedder,
                                      self._generate(self.explain_prompts(users, items)))
             data = PairData(users, items, self.tables.rows(users, items), expl)
+            assert self.net is not None, "fit first"
             return self.net.predict(data)
 
     def score_all(self, users: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ built from the train part.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ import numpy as np
 
 from baselines.llm import chatrec_prompts as C
 from baselines.llm.p5_prompts import user_histories
-from benchmark.data.types import Interactions
+from benchmark.data.types import Catalog, Interactions
 from benchmark.models.base import Capability, Recommender
 from benchmark.threads import with_torch_threads
 
@@ -82,7 +83,7 @@ class ChatRec(Recommender):
                  name: str | None = None) -> None:
         super().__init__(config, workdir=workdir, name=name)
         self.retriever: Recommender | None = None
-        self.bb = None
+        self.bb: Any = None  # the Backbone, loaded by fit (local LM)
         self._scorer = None
         self._memo: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._info: dict[str, Any] = {}
@@ -97,6 +98,7 @@ class ChatRec(Recommender):
         self.retriever = build_model(c.retriever, dict(c.retriever_params), workdir=sub,
                                      label=f"{self.name}-retriever")
         self.retriever.fit(train, valid, seed=seed)
+        assert self.history is not None  # remembered by fit before _fit
         self._hist = user_histories(self.history)
         self._info["retriever"] = {"name": c.retriever, "params": dict(c.retriever_params),
                                    "fit": self.retriever.fit_info(),
@@ -159,11 +161,17 @@ class ChatRec(Recommender):
         self._memo.clear()  # values of another scorer
 
     # ------------------------------------------------------------------ the two stages
+    def _catalog(self) -> Catalog | None:
+        assert self.history is not None, "fit first"
+        return self.history.catalog
+
     def prompt_for(self, user: int) -> str:
         h = self._hist.get(int(user))
         k = self.config.history_len
+        items: Sequence[int] | np.ndarray
+        ratings: Sequence[float] | np.ndarray
         items, ratings = (h.items[-k:], h.ratings[-k:]) if h is not None else ([], [])
-        return C.user_prompt(self.history.catalog, int(user), items, ratings)
+        return C.user_prompt(self._catalog(), int(user), items, ratings)
 
     @with_torch_threads
     def _stages(self, user: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -177,7 +185,7 @@ class ChatRec(Recommender):
         h = self._hist.get(int(user))
         fresh = by_retriever[~np.isin(by_retriever, h.items if h is not None else [])]
         cands = fresh[: self.config.n_candidates]
-        texts = [C.quoted_title(self.history.catalog, i) for i in cands]
+        texts = [C.quoted_title(self._catalog(), i) for i in cands]
         values = np.asarray(self.scorer.scores(self.prompt_for(user), texts), dtype=np.float64)
         head = cands[np.argsort(-values, kind="stable")]
         order = np.concatenate([head, by_retriever[~np.isin(by_retriever, cands)]])
@@ -215,7 +223,7 @@ class ChatRec(Recommender):
     def explain(self, users: np.ndarray, items: np.ndarray) -> list[str]:
         if self.config.endpoint_url:
             return [self.scorer.complete(C.explanation_prompt(
-                self.prompt_for(u), C.quoted_title(self.history.catalog, i)))
+                self.prompt_for(u), C.quoted_title(self._catalog(), i)))
                 for u, i in zip(users, items)]
         from benchmark.llm import generate
         from benchmark.llm.chat import chat_frame
@@ -223,10 +231,10 @@ class ChatRec(Recommender):
         frame = chat_frame(self.bb.tokenizer)
         if frame is None:  # a base model continues the text
             prompts = [C.explanation_prompt(self.prompt_for(u), C.quoted_title(
-                self.history.catalog, i)) for u, i in zip(users, items)]
+                self._catalog(), i)) for u, i in zip(users, items)]
         else:  # an instruction model is asked, in its own chat format
             prompts = [frame.wrap(C.explanation_request(self.prompt_for(u), C.quoted_title(
-                self.history.catalog, i))) for u, i in zip(users, items)]
+                self._catalog(), i))) for u, i in zip(users, items)]
 
         return generate(self.bb, prompts, max_new_tokens=self.config.explain_max_tokens,
                         cache=self._cache(), progress=self.config.show_progress)

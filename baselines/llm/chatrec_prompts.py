@@ -48,8 +48,8 @@ def profile_text(catalog: Catalog | None, user: int) -> str:
     return f"a {int(row['age'])}-year-old {gender} {row['occupation']}"
 
 
-def user_prompt(catalog: Catalog | None, user: int, items: Sequence[int],
-                ratings: Sequence[float]) -> str:
+def user_prompt(catalog: Catalog | None, user: int, items: Sequence[int] | np.ndarray,
+                ratings: Sequence[float] | np.ndarray) -> str:
     """Profile and history (oldest first) of one user, ending where a title may follow."""
     watched = ", ".join(f"{quoted_title(catalog, i)} ({int(round(r))} stars)"
                         for i, r in zip(items, ratings)) or "nothing yet"

@@ -109,8 +109,9 @@ class P5(Recommender):
     def __init__(self, config: dict[str, Any] | None = None, *, workdir: Path | None = None,
                  name: str | None = None) -> None:
         super().__init__(config, workdir=workdir, name=name)
-        self.bb = None
-        self.engine = None
+        # set by _load: the Backbone and a CausalP5 or Seq2seqP5 (imported lazily, with torch)
+        self.bb: Any = None
+        self.engine: Any = None
         self._param_groups: list[dict] = []  # the optimiser's groups, set by _load
         self._info: dict[str, Any] = {}
 
@@ -181,6 +182,7 @@ class P5(Recommender):
                                    "prompts",
         })
         self.bb.model.eval()
+        assert self.history is not None  # remembered by fit before _fit
         self._hist = P.user_histories(self.history)
 
     def _train(self, samples: list[P.Sample], seed: int) -> list[float]:
@@ -205,8 +207,8 @@ class P5(Recommender):
             # one family per batch (a long choose prompt would pad a whole mixed batch to its
             # length), batches of all families interleaved in a random order: joint training
             batches = []
-            for idx in by_family.values():
-                idx = rng.permutation(idx)
+            for rows in by_family.values():
+                idx = rng.permutation(rows)
                 batches += [idx[i:i + c.batch_size] for i in range(0, len(idx), c.batch_size)]
             for b in rng.permutation(len(batches)):
                 batch = [samples[i] for i in batches[b]]
@@ -253,6 +255,7 @@ class P5(Recommender):
         if task == "rating":
             return np.exp(logp) @ np.arange(1.0, 6.0)  # expected star rating
         # joint: log P(next item = i | recent history) + log P(rating >= like threshold)
+        assert self.history is not None, "fit first"
         liked = np.arange(1, 6) >= self.history.like_threshold
         log_like = np.logaddexp.reduce(logp[:, liked], axis=1)
         uniq, inverse = np.unique(users, return_inverse=True)
@@ -290,6 +293,7 @@ class P5(Recommender):
     @with_torch_threads
     def explain(self, users: np.ndarray, items: np.ndarray) -> list[str]:
         self._check_fitted()
+        assert self.history is not None  # fitted
         catalog = self.history.catalog
         sources = [P.explanation_prompt(u, i, catalog) for u, i in zip(users, items)]
         return [t.strip() for t in self.engine.explain(sources)]

@@ -102,6 +102,7 @@ class _PromptInfo(Recommender, SampleScorer):
         f = train.frame
         self._set_prior([str(i) for i in f["item"].to_numpy()], train.liked())
         hist = self.history
+        assert hist is not None  # remembered by fit before _fit
         order = np.lexsort((np.arange(len(hist.frame)), hist.frame["timestamp"].to_numpy(),
                             hist.frame["user"].to_numpy()))
         users = hist.frame["user"].to_numpy()[order]

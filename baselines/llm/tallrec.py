@@ -74,7 +74,7 @@ class TALLRec(Recommender, SampleScorer):
     def __init__(self, config: dict[str, Any] | None = None, *, workdir: Path | None = None,
                  name: str | None = None) -> None:
         super().__init__(config, workdir=workdir, name=name)
-        self.bb = None
+        self.bb: Any = None  # the Backbone, loaded by fit
         self._merged = False
         self._info: dict[str, Any] = {}
 
@@ -186,6 +186,7 @@ class TALLRec(Recommender, SampleScorer):
         self._prepare(self.config.backbone_dataset, seed)
         self._info["trained_on"] = "harness split train part"
         self._train(samples, self._titles, seed)
+        assert self.history is not None  # remembered by fit before _fit
         self._recent = recent_histories(self.history)
 
     def score(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -76,6 +76,7 @@ class MultimodalRecommender(RecBoleRecommender):
             print(f"{self.name}: modality {modality!r} absent: {reason}", file=sys.stderr)
         from benchmark.compat import recbole_shims
 
+        assert self.recbole_class is not None  # set by every concrete model
         recbole_shims.allow_models(self.recbole_class)  # its checkpoints name the class
         self._epoch_times = [time.perf_counter()]
         super()._fit(train, valid, seed=seed)

@@ -233,8 +233,10 @@ def _one_folder_each(raw: dict[str, Any], path: Path) -> None:
     name) or two datasets that would share a run folder, compared ignoring case."""
     for section in ("models", "datasets"):
         entries = raw.get(section)
+        if not isinstance(entries, list):
+            continue
         seen: dict[str, int] = {}
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        for i, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 continue
             field = "label" if section == "models" and entry.get("label") else "name"
@@ -322,12 +324,12 @@ def load_suite(path: str | Path) -> SuiteSpec:
                               err.fix) from None
     for m in suite.models:
         if m.name not in MODELS:
-            err = UnknownNameError("model", m.name, MODELS)
-            raise ConfigError(f"{path}: {err.what}", err.fix)
+            unknown = UnknownNameError("model", m.name, MODELS)
+            raise ConfigError(f"{path}: {unknown.what}", unknown.fix)
     for d in suite.datasets:
         if d.path is None and d.name not in known_datasets():
-            err = UnknownNameError("dataset", d.name, known_datasets())
-            raise ConfigError(f"{path}: {err.what}", f"{err.fix}; or give a dataset file "
+            unknown = UnknownNameError("dataset", d.name, known_datasets())
+            raise ConfigError(f"{path}: {unknown.what}", f"{unknown.fix}; or give a dataset file "
                               'anywhere by path: path = "../mydata/mydata.toml" (relative to '
                               "the suite file)")
     for d in suite.datasets:
