@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from benchmark.llm.loading import Backbone
+from benchmark.measure import THREADS_VAR
 from benchmark.threads import torch_threads
 
 _CHOSEN: dict[tuple[str, int], dict[str, Any]] = {}
@@ -63,8 +64,6 @@ def measured_threads(bb: Backbone, tokens: int = 96, batch: int = 2, repeats: in
 def suite_threads() -> int:
     """The suite's ``threads`` setting inside a job (``RECBENCH_THREADS``, set by the runner),
     0 when the suite sets none."""
-    from benchmark.runner.env import THREADS_VAR
-
     value = os.environ.get(THREADS_VAR, "").strip()
     return int(value) if value.isdigit() else 0
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,8 @@ from benchmark.errors import BenchError
 from benchmark.offline import OFFLINE_ENV
 from benchmark.progress import SILENCING
 from benchmark.runner import store
+from benchmark.runner.isolation import LOG_NAME, run_isolated
+from benchmark.runner.job import JobOutcome, run_job
 from benchmark.runner.suite_progress import SuiteProgress
 
 log = logging.getLogger("recbench")
@@ -63,12 +67,6 @@ def run_local(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, en
     """Run ``jobs`` one after another, each in a child process unless ``settings.isolate`` is
     off. Each split is pickled once to a private temporary folder and read by every child.
     Each outcome carries the job's wall seconds; ``tracker`` hears of each start and end."""
-    import pickle
-    import tempfile
-
-    from benchmark.runner.isolation import run_isolated
-    from benchmark.runner.runner import run_job
-
     tracker = tracker or SuiteProgress(len(jobs), show=False)
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="recbench-jobs-") as tmp:
@@ -97,10 +95,6 @@ def _remote_job(suite_raw: dict, job: Job, split, out_dir: str, env: dict):
     """Body of a Ray task: rebuild the suite from its validated dict and run the job. The
     harness's log lines go to the run folder's job.log, as with the local executor (the
     worker's own stdout stays in Ray's logs)."""
-    from benchmark.config.suite import SuiteSpec
-    from benchmark.runner.isolation import LOG_NAME
-    from benchmark.runner.runner import run_job
-
     suite = SuiteSpec.model_validate(suite_raw)
     folder = job.key.folder(Path(out_dir))
     folder.mkdir(parents=True, exist_ok=True)
@@ -132,8 +126,6 @@ def run_ray(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env:
         raise BenchError("the ray executor needs ray, which is not installed",
                          "pip install 'explainrec-bench[distributed]' (or use --executor "
                          "local)") from err
-    from benchmark.runner.runner import JobOutcome
-
     if suite.job_timeout_s is not None:
         log.warning("job_timeout_s is not enforced by the ray executor (local only)")
     started_here = not ray.is_initialized()

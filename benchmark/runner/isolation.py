@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmark.registry import MODELS, TRACKS
 from benchmark.runner import store
+from benchmark.runner.job import JobOutcome
 
 log = logging.getLogger("recbench")
 
@@ -157,9 +159,6 @@ def run_isolated(suite: Any, job: Any, split_file: Path, workdir: Path, out_dir:
     ``split_file`` holds the pickled split (built once by the parent, read by every child, so
     each job sees the very same object); ``workdir`` is a private folder for the hand-over files.
     """
-    from benchmark.registry import MODELS, TRACKS
-    from benchmark.runner.runner import JobOutcome
-
     key = job.key
     folder = key.folder(out_dir)
     folder.mkdir(parents=True, exist_ok=True)

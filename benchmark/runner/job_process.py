@@ -57,7 +57,7 @@ def main(spec_path: str, parent_pid: int) -> int:
     registry.MODELS.update(spec["models"])
     registry.TRACKS.clear()
     registry.TRACKS.update(spec["tracks"])
-    from benchmark.runner.runner import run_job
+    from benchmark.runner.job import run_job
 
     job = spec["job"]
     split = pickle.loads(Path(spec["split_file"]).read_bytes())

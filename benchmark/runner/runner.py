@@ -11,31 +11,26 @@ applies the resume rules to them, so every job is trained once.
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmark.config.dataset_spec import load_dataset_spec
 from benchmark.config.suite import SuiteSpec
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, UnknownNameError
+from benchmark.models.base import build_config
 from benchmark.progress import silenced
+from benchmark.registry import model_class
 from benchmark.runner import locks, store
+from benchmark.runner.abilities import check_abilities
 from benchmark.runner.env import collect_env
-from benchmark.runner.executors import ExecutorSettings
+from benchmark.runner.executors import ExecutorSettings, Job, run_local, run_ray
 from benchmark.runner.fingerprint import job_fingerprint
-from benchmark.runner.memory import PeakMemory
+from benchmark.runner.job import JobOutcome, run_job, tag
 from benchmark.runner.suite_progress import SuiteProgress
 
 log = logging.getLogger("recbench")
 
-
-@dataclass
-class JobOutcome:
-    key: store.RunKey
-    folder: Path
-    status: str  # "done", "skipped" (complete, fingerprint matches), "failed"
-    error: str = ""
-    #: wall seconds of the job as this runner saw it (None: skipped, or not timed here)
-    seconds: float | None = None
+__all__ = ["JobOutcome", "SuiteOutcome", "preflight", "run_job", "run_suite"]
 
 
 @dataclass
@@ -49,11 +44,6 @@ class SuiteOutcome:
 
 def preflight(suite: SuiteSpec) -> None:
     """Check data files, every model's params and abilities before anything trains."""
-    from benchmark.config.dataset_spec import load_dataset_spec
-    from benchmark.models.base import build_config
-    from benchmark.registry import model_class
-    from benchmark.runner.abilities import check_abilities
-
     for d in suite.datasets:
         spec, base = load_dataset_spec(d.name)
         spec.check_files(base)
@@ -68,8 +58,6 @@ def run_suite(suite: SuiteSpec, out_dir: Path, *, seeds: list[int] | None = None
               ) -> SuiteOutcome:
     """Run every job of the suite that is not already complete, then wait for the jobs another
     runner held and treat them by the same rules (skip-then-recheck), until none is left."""
-    from benchmark.registry import UnknownNameError
-
     executor = executor or ExecutorSettings()
     models = suite.models
     if only:
@@ -116,7 +104,6 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
     once, take each job's lock, apply the resume rules, run what is pending. Returns the jobs
     another runner held, as (dataset entry, seed, model entry)."""
     from benchmark.data.prepare import prepare_split
-    from benchmark.runner.executors import Job, run_local, run_ray
 
     held: list = []
     ray_jobs: list[Job] = []
@@ -146,7 +133,7 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
                 lock = locks.try_lock(key.folder(out_dir))
                 if lock is None:
                     log.info("held %s: another runner is running it; checking again after "
-                             "this runner's other jobs", _tag(key))
+                             "this runner's other jobs", tag(key))
                     held.append((d, seed, m))
                     tracker.total += 1  # counted again when it is checked after this round
                     tracker.skip(key)
@@ -176,10 +163,6 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
     return held
 
 
-def _tag(key: store.RunKey) -> str:
-    return f"{key.dataset}/{key.model} seed {key.seed}"
-
-
 def _resume(suite: SuiteSpec, key: store.RunKey, entry, dataset_entry, split, out_dir: Path,
             outcome: SuiteOutcome) -> bool:
     """The resume rules, applied under the job's lock; True when the job must run.
@@ -196,7 +179,7 @@ def _resume(suite: SuiteSpec, key: store.RunKey, entry, dataset_entry, split, ou
     fp = job_fingerprint(suite, entry, dataset_entry, split, key.seed)
     state = store.check_run(folder, fp.sha256, fp.fields)
     if state.status == "complete":
-        log.info("skip %s: complete (fingerprint %s matches, files verified)", _tag(key),
+        log.info("skip %s: complete (fingerprint %s matches, files verified)", tag(key),
                  fp.short)
         outcome.jobs.append(JobOutcome(key, folder, "skipped"))
         return False
@@ -204,99 +187,5 @@ def _resume(suite: SuiteSpec, key: store.RunKey, entry, dataset_entry, split, ou
         aside = store.set_aside(folder, state)
         what = "rerun" if state.status == "stale" else "redo"
         why = state.detail if state.status == "stale" else f"damaged: {state.detail}"
-        log.warning("%s %s: %s; the old run is kept as %s", what, _tag(key), why, aside.name)
+        log.warning("%s %s: %s; the old run is kept as %s", what, tag(key), why, aside.name)
     return True
-
-
-def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
-            progress) -> JobOutcome:
-    """Run one job into its folder (the caller holds the folder's lock; ``run_suite`` has
-    applied the resume rules, which are applied again here for callers that did not)."""
-    from benchmark.registry import build_model, track_class
-    from benchmark.runner.env import apply_threads, thread_info
-
-    dataset_entry.register()  # a job process finds a dataset given by path, as the parent did
-    threads = apply_threads(suite.threads)  # before any model is built
-    folder = key.folder(out_dir)
-    fp = job_fingerprint(suite, entry, dataset_entry, split, key.seed)
-    if store.read_marker(folder) is not None:
-        state = store.check_run(folder, fp.sha256, fp.fields)
-        if state.status == "complete":
-            return JobOutcome(key, folder, "skipped")
-        aside = store.set_aside(folder, state)
-        log.warning("%s: %s; the old run is kept as %s", _tag(key), state.detail, aside.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "schema_version": store.SCHEMA_VERSION,
-        "suite": suite.name,
-        "model": {"name": entry.name, "label": entry.key, "params": entry.params},
-        "dataset": dataset_entry.model_dump(),
-        "seed": key.seed,
-        "threads": threads,
-        "split": {**split.describe(), "folder": str(split_dir)},
-        "tracks": suite.tracks_for(entry),
-        "track_settings": {t: suite.settings_for(t).model_dump() for t in suite.tracks_for(entry)},
-        "fingerprint": fp.to_dict(),
-    }
-    log.info("run %s/%s seed %d", key.dataset, key.model, key.seed)
-    try:
-        from benchmark.tracks.base import TrackContext
-
-        def fresh_model(purpose: str = "model"):
-            # each fit gets its own work folder: extra fits (cold-start sets) must not
-            # overwrite the main model's files
-            return build_model(entry.name, entry.params, workdir=folder / purpose,
-                               label=entry.key)
-
-        config["model"].update(fresh_model().describe())
-        ctx = TrackContext(split=split, split_dir=split_dir, dataset=key.dataset, seed=key.seed,
-                           max_eval_users=dataset_entry.max_eval_users, build_model=fresh_model,
-                           memory_probe=PeakMemory)
-        rows, per_user, info, samples = [], {}, {}, []
-        inference_s, calls = 0.0, 0
-        with PeakMemory() as mem_eval:  # every track, the main fit included
-            for track_name in suite.tracks_for(entry):
-                track = track_class(track_name)(suite.settings_for(track_name), split_dir,
-                                                 progress)
-                result = track.run(ctx)
-                rows += [r.to_dict() for r in result.rows]
-                per_user.update(result.per_user)
-                info.update(result.info)
-                samples += [{"track": track_name, **s} for s in result.samples]
-                inference_s += result.inference_seconds
-                calls += result.inference_calls
-        if ctx.has_fitted_model:
-            config["model"]["fit"] = ctx.fitted_model().fit_info()
-            n_parameters = ctx.fitted_model().num_parameters()
-        else:
-            n_parameters = None
-        metrics = {"suite": suite.name, "model": entry.key, "dataset": key.dataset,
-                   "seed": key.seed, "split": split.describe(), "rows": rows, "info": info}
-        efficiency = {"fit_seconds": ctx.fit_seconds, "inference_seconds": inference_s,
-                      "inference_calls": calls, "peak_rss_mb_fit": ctx.fit_peak_mb,
-                      "peak_rss_mb_eval": mem_eval.peak_mb, "n_parameters": n_parameters,
-                      # fits on other data made by tracks (cold-start sets), by purpose
-                      "extra_fit_seconds": dict(ctx.extra_fit_seconds),
-                      "memory_fit": ctx.fit_memory, "memory_eval": mem_eval.summary(),
-                      # CPU context: process CPU seconds (user + system, all threads) of the
-                      # main fit and of the whole job (every track, fits included), torch's
-                      # threads (the suite's setting; torch's count at the end, None if the job
-                      # never loaded torch) and the load average at the job's start and end
-                      "fit_cpu_seconds": ctx.fit_memory.get("cpu_seconds"),
-                      "job_seconds": mem_eval.wall_seconds,
-                      "job_cpu_seconds": mem_eval.cpu_seconds,
-                      "job_children_cpu_seconds": mem_eval.children_cpu_seconds,
-                      "threads": {**thread_info(suite.threads),
-                                  "torch_fit": ctx.fit_memory.get("torch_threads")},
-                      "load_average": dict(zip(("job_start", "job_end"),
-                                               mem_eval.load_average, strict=True))}
-        store.write_run(folder, config=config, metrics=metrics, per_user=per_user,
-                        efficiency=efficiency, samples=samples, env=env,
-                        fingerprint=fp.to_dict())
-        return JobOutcome(key, folder, "done")
-    except Exception as err:  # a failing model must not stop the suite
-        message = str(err) if isinstance(err, BenchError) else f"{type(err).__name__}: {err}"
-        store.write_error(folder, config=config, error={
-            "type": type(err).__name__, "message": message, "traceback": traceback.format_exc()})
-        log.error("%s/%s seed %d failed: %s", key.dataset, key.model, key.seed, message)
-        return JobOutcome(key, folder, "failed", message)

@@ -35,6 +35,8 @@ import numpy as np
 from pydantic import Field
 
 from benchmark.config.base import Strict
+from benchmark.llm.cache import cache_stats, uncached
+from benchmark.measure import THREADS_VAR, PeakMemory, hardware, thread_info
 from benchmark.models.base import Recommender
 from benchmark.tracks.accuracy import _per_user_items
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
@@ -92,10 +94,6 @@ class EfficiencyTrack:
         self.progress = progress
 
     def run(self, ctx: TrackContext) -> TrackResult:
-        from benchmark.llm.cache import cache_stats, uncached
-        from benchmark.runner.env import THREADS_VAR, hardware, thread_info
-        from benchmark.runner.memory import PeakMemory
-
         model = ctx.fitted_model()
         result = TrackResult()
         split = ctx.split

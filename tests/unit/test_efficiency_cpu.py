@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
+from benchmark.measure import PeakMemory
 from benchmark.models.base import Recommender
-from benchmark.runner.memory import PeakMemory
 from benchmark.tracks.base import TrackContext
 from benchmark.tracks.efficiency import EfficiencySettings, EfficiencyTrack
 
