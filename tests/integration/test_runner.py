@@ -98,7 +98,8 @@ def test_report_csv_has_one_row_per_number(finished, capsys):
     _, out, _, _ = finished
     assert main(["report", str(out), "--format", "csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "model,dataset,track,protocol,metric,k,value,seed"
+    assert lines[0] == ("model,dataset,track,protocol,metric,k,value,seed,n,split_strategy,"
+                        "split_hash,modalities,commit")  # provenance in every row (issue 18)
     n_rows = len(store.read_metrics(out / "t/ml-100k/pop/seed-0")["rows"])
     assert len(lines) - 1 == n_rows
     auc = [ln for ln in lines if ",pointwise,auc," in ln][0].split(",")
