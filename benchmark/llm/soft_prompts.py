@@ -105,8 +105,10 @@ def greedy(bb, soft_tokens, rows, max_new_tokens: int, stop_ids: Sequence[int],
     stop = torch.tensor(list(stop_ids), device=bb.device)
     cache_kw = cache_arg(bb.model)  # "cache" (transformers 5) or "past_key_values" (older)
     with torch.inference_mode():
+        # logits of the last position only: the full (batch, length, vocab) tensor of the
+        # prompt is gigabytes at a 49k vocabulary and is never read
         res = bb.model(inputs_embeds=embed(bb.model, soft_tokens, ids, soft),
-                       attention_mask=mask, position_ids=pos, use_cache=True)
+                       attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
         for _ in range(max_new_tokens):
             last = res.logits[:, -1, :].float()
             if no_repeat_ngram > 0:
