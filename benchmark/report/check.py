@@ -224,8 +224,8 @@ def _quality(key: tuple[str, str], old: dict[int, Run], new: dict[int, Run],
                 result.fallback.setdefault("; ".join(pu.unusable), []).append(name)
             tested.append(line)
         elif pu.a is not None and pu.b is not None:
-            p, w = pair_sides(pu, pw, f"{model} {mk}")
-            line.p = paired_p(p, w, opts.test, seed=opts.seed).pvalue
+            paired, w = pair_sides(pu, pw, f"{model} {mk}")
+            line.p = paired_p(paired, w, opts.test, seed=opts.seed).pvalue
             if w is not None:
                 said = (f"note: {mk.metric} is tested on its weighted mean, the number shown "
                         "(per-user weights from per_user.npz)")

@@ -87,7 +87,8 @@ def cost_lines(key, old, new, opts) -> list[Line]:
     co, cn = _cost_values(old), _cost_values(new)
     both = set(co) & set(cn)
     keep = {n for n in both if not opts.metrics or any(n.endswith(p) for p in opts.metrics)}
-    keep |= {cpu_twin(n) for n in keep if cpu_twin(n) in both}  # a chosen wall time's gate
+    # a chosen wall time's gate
+    keep |= {t for n in keep if (t := cpu_twin(n)) is not None and t in both}
     lines = []
     for name in sorted(keep):
         line = Line(dataset, model, name, float(np.mean(co[name])), float(np.mean(cn[name])),

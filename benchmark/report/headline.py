@@ -6,12 +6,16 @@ One definition for the console table at the end of `recbench run` and the gated 
 
 from __future__ import annotations
 
+#: (track, protocol, metric, k)
+Column = tuple[str, str, str, int | None]
+
 #: accuracy track: (protocol, metric, k)
-HEADLINE = [("full", "ndcg", 10), ("full", "recall", 10), ("full", "hit", 10),
-            ("sampled", "ndcg", 10), ("pointwise", "auc", None), ("pointwise", "gauc", None)]
+HEADLINE: list[tuple[str, str, int | None]] = [
+    ("full", "ndcg", 10), ("full", "recall", 10), ("full", "hit", 10),
+    ("sampled", "ndcg", 10), ("pointwise", "auc", None), ("pointwise", "gauc", None)]
 #: one headline per other track, shown when the suite runs it: (track, protocol, metric, k);
 #: protocol "*" = any protocol of the track
-TRACK_HEADLINE = {
+TRACK_HEADLINE: dict[str, list[Column]] = {
     "cold_start": [("cold_start", "new_user", "auc", None), ("cold_start", "new_item", "auc", None),
                    ("cold_start", "cross_domain", "auc", None)],
     "explanation": [("explanation", "*", "bleu4", None), ("explanation", "*", "rouge_l", None)],
@@ -21,8 +25,9 @@ TRACK_HEADLINE = {
 }
 #: gated besides the console's columns: the sequential protocols' NDCG@10 and TALLRec's AUC
 #: (suites that run only those would otherwise have no headline to gate)
-EXTRA_GATED = [("accuracy", "next_item", "ndcg", 10), ("accuracy", "next_item_masked", "ndcg", 10),
-               ("tallrec", "tallrec", "auc", None)]
+EXTRA_GATED: list[Column] = [("accuracy", "next_item", "ndcg", 10),
+                             ("accuracy", "next_item_masked", "ndcg", 10),
+                             ("tallrec", "tallrec", "auc", None)]
 
 
 def console_columns(tracks: list[str]) -> list[tuple[str, str, str, int | None]]:

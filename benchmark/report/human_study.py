@@ -102,7 +102,8 @@ def fill_cell(v, col, mine: list[Run], what: str, seed: int, n_resamples: int,
     on_paper = [r for r in rated if r.dataset in col.datasets]
     chosen = on_paper or rated
     v.dataset = sorted({r.dataset for r in chosen})[0]
-    seeds = {r.seed: found[id(r)] for r in chosen if r.dataset == v.dataset}
+    judged = {key: j for key, j in found.items() if j is not None}  # chosen runs are rated
+    seeds = {r.seed: judged[id(r)] for r in chosen if r.dataset == v.dataset}
     values = np.array([j.value for j in seeds.values()])
     v.ours, v.n_seeds = float(values.mean()), len(values)
     v.ours_std = float(values.std(ddof=1)) if len(values) > 1 else None

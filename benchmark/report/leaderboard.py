@@ -68,9 +68,10 @@ class SignificanceSpec:
 def per_user_over_seeds(runs: dict[int, Run], key: MetricKey, seeds: list[int]):
     """Each user's value averaged over ``seeds`` (users present in every seed), or None."""
     parts = [runs[s].per_user(key) for s in seeds]
-    if any(p is None for p in parts):
+    present = [p for p in parts if p is not None]
+    if len(present) < len(parts):
         return None
-    return mean_by_user(parts)
+    return mean_by_user(present)
 
 
 def build_boards(runs: list[Run], significance: SignificanceSpec | None = None,

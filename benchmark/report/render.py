@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+from typing import Any
 
 import pandas as pd
 from tabulate import tabulate
@@ -19,7 +20,7 @@ from benchmark.report.metric_meta import NEUTRAL
 # markers that survive tabulate's LaTeX escaping (letters only), replaced afterwards
 _TOKENS = {"QQBFQQ": r"\textbf{", "QQULQQ": r"\underline{", "QQENDQQ": "}",
            "QQPMQQ": r"$\pm$", "QQDAGQQ": r"$^\dagger$"}
-_MARKUP = {
+_MARKUP: dict[str, dict[str, Any]] = {  # "best"/"second": (open, close); else a string
     "md": {"best": ("**", "**"), "second": ("<u>", "</u>"), "pm": " ± ", "dag": "†"},
     "html": {"best": ("<strong>", "</strong>"), "second": ("<u>", "</u>"), "pm": " ± ",
              "dag": "&dagger;"},
@@ -133,7 +134,7 @@ def to_csv(boards: list[Board]) -> str:
 
 
 def render_boards(boards: list[Board], fmt: str, decimals: int = 4) -> str:
-    from benchmark.report.site import page
+    from benchmark.report.html_page import page
 
     if fmt == "md":
         return to_markdown(boards, decimals)

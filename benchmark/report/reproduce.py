@@ -151,6 +151,7 @@ def _judge_cell(v: Verdict, table, col, published, mine, what, confidence, seed,
     dataset = sorted({r.dataset for r in chosen})[0]
     seeds = {r.seed: r for r in chosen if r.dataset == dataset}
     key = _key_in(next(iter(seeds.values())), col)
+    assert key is not None  # every run in with_metric has it
     values = np.array([r.values[key] for r in seeds.values() if key in r.values]) * col.scale
     v.dataset, v.ours, v.n_seeds = dataset, float(values.mean()), len(values)
     v.ours_std = float(values.std(ddof=1)) if len(values) > 1 else None

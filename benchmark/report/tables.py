@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -24,7 +25,7 @@ def long_table(paths_or_runs: list[Path] | list[Run]) -> pd.DataFrame:
     """One row per number over every complete run (paths are loaded first)."""
     runs = [r for r in paths_or_runs if isinstance(r, Run)]
     if len(runs) != len(paths_or_runs):
-        runs = load_runs(list(paths_or_runs))
+        runs = load_runs(cast(list[Path | str], list(paths_or_runs)))  # paths, not runs
     records = []
     for run in runs:
         m = run.metrics

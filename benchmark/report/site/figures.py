@@ -110,9 +110,9 @@ def cold_start_support(runs: list[Run], out: Path) -> list[Figure]:
         for (d, model), seeds in sorted(groups.items()):
             if d != dataset:
                 continue
-            pts = [(n, _stat(seeds, MetricKey("cold_start", p, metric.metric, metric.k)))
-                   for n, p in sorted(sizes.items())]
-            pts = [(n, s) for n, s in pts if s is not None]
+            stats = [(n, _stat(seeds, MetricKey("cold_start", p, metric.metric, metric.k)))
+                     for n, p in sorted(sizes.items())]
+            pts = [(n, s) for n, s in stats if s is not None]
             if not pts:
                 continue
             ax.errorbar([n for n, _ in pts], [s[0] for _, s in pts],
@@ -152,6 +152,7 @@ def ablation_deltas(runs: list[Run], out: Path) -> list[Figure]:
         described = []
         for ax, key in zip(axes[0], keys):
             base = _stat(variants[ref], key)
+            assert base is not None  # keys are those the reference has
             stats = [_stat(variants[v], key) for v in others]
             deltas = [np.nan if s is None else s[0] - base[0] for s in stats]
             ax.barh(range(len(others)), deltas, xerr=[0 if s is None else s[1] for s in stats],
@@ -172,8 +173,8 @@ def _train_seconds(run: Run) -> float | None:
     for k, v in run.values.items():
         if k.track == "efficiency" and k.metric == "train_seconds":
             return v
-    v = run.efficiency.get("fit_seconds")
-    return float(v) if isinstance(v, (int, float)) else None
+    fit = run.efficiency.get("fit_seconds")
+    return float(fit) if isinstance(fit, (int, float)) else None
 
 
 def efficiency_scatter(runs: list[Run], out: Path) -> list[Figure]:

@@ -46,8 +46,8 @@ class FullTable:
 def metric_groups(keys: list[MetricKey]) -> list[tuple[str, list[MetricKey]]]:
     """(tab name, keys): one per cut-off, then the rest, each at most MAX_COLUMNS wide."""
     by_k: dict[int | None, list[MetricKey]] = {}
-    for k in keys:
-        by_k.setdefault(k.k, []).append(k)
+    for key in keys:
+        by_k.setdefault(key.k, []).append(key)
     order = sorted(k for k in by_k if k is not None) + ([None] if None in by_k else [])
     out = []
     for k in order:

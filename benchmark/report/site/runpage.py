@@ -87,7 +87,8 @@ def _fill_samples(page: RunPage, samples: list[dict]) -> None:
     rest = [s for s in samples if s not in expl and s not in tall]
     if expl:
         shown = expl[:MAX_SAMPLES]
-        history, why = {}, ""
+        history: dict[int, list[str]] = {}
+        why = ""
         if any("judge_context" not in s for s in shown):
             history, why = recent_history(run, [int(s["user"]) for s in shown if "user" in s])
         posthoc = _posthoc_ratings(run)
