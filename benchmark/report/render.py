@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from benchmark.report.html_page import page
 from benchmark.report.leaderboard import Board, Cell
 from benchmark.report.metric_meta import NEUTRAL
 
@@ -134,8 +135,6 @@ def to_csv(boards: list[Board]) -> str:
 
 
 def render_boards(boards: list[Board], fmt: str, decimals: int = 4) -> str:
-    from benchmark.report.html_page import page
-
     if fmt == "md":
         return to_markdown(boards, decimals)
     if fmt == "latex":

@@ -17,23 +17,11 @@ import pandas as pd
 
 from benchmark.errors import BenchError
 from benchmark.report.compare import selected
+from benchmark.report.html_page import page
 from benchmark.report.leaderboard import SignificanceSpec, build_boards
+from benchmark.report.render import to_html, to_markdown
 from benchmark.report.runs import Run, load_runs
 from benchmark.runner import store
-
-CSS = """body{font-family:sans-serif;margin:2em;max-width:1200px}
-table.leaderboard{border-collapse:collapse;margin:.5em 0}
-table.leaderboard th,table.leaderboard td{border-bottom:1px solid #ccc;padding:.2em .6em;
-text-align:right}
-table.leaderboard td:first-child,table.leaderboard th:first-child{text-align:left}
-p.footer{font-size:.85em;color:#444}img.history-plot{max-width:100%;margin:.5em 0}"""
-
-
-def page(title: str, body: str) -> str:
-    """A self-contained HTML document (no scripts, no external resources)."""
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            f"<h1>{html.escape(title)}</h1>\n{body}\n</body>\n</html>\n")
 
 
 @dataclass
@@ -107,7 +95,6 @@ def plot_history(df: pd.DataFrame, commits: list[str], out: Path) -> list[tuple[
 def build_site(dirs: list[Path], out: Path, *, metrics: tuple[str, ...] = (),
                baseline: str | None = None) -> dict[str, Path]:
     """Write leaderboard.html, leaderboard.md, history.csv and history/*.png under ``out``."""
-    from benchmark.report.render import to_html, to_markdown
     from benchmark.report.runs import MetricKey
 
     hist = gather([Path(d) for d in dirs])
