@@ -32,7 +32,7 @@ def files_digest(paths: dict[str, Path], extra: dict) -> str:
         for f in files:
             h.update(f"{key}:{f.relative_to(root) if root.is_dir() else f.name}\n".encode())
             with f.open("rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                while chunk := fh.read(1 << 22):
                     h.update(chunk)
     return h.hexdigest()
 

@@ -16,6 +16,7 @@ import importlib.util
 import io
 import re
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -148,7 +149,7 @@ def recbole_ml100k_dir() -> Path | None:
 def load_ml100k(path: Path | str | None = None,
                 rating_scale: tuple[float, float] | None = None) -> RawDataset:
     """MovieLens-100K: RecBole's atomic copy by default, or a GroupLens ``ml-100k`` folder."""
-    scale = tuple(rating_scale or RATING_SCALES["ml-100k"])
+    scale = cast("tuple[float, float]", tuple(rating_scale or RATING_SCALES["ml-100k"]))
     if path is None:
         path = recbole_ml100k_dir()
         if path is None:
@@ -231,7 +232,8 @@ def load_ml1m(path: Path | str, rating_scale: tuple[float, float] | None = None)
     """MovieLens-1M ``::``-separated latin-1 files; occupation codes mapped to README names."""
     folder = _resolve(path, "ml-1m", ("ratings.dat", "movies.dat", "users.dat"))
     r = read_ratings(folder / "ratings.dat", _RATINGS_DAT,
-                     tuple(rating_scale or RATING_SCALES["ml-1m"]), lambda: _rating_rows(
+                     cast("tuple[float, float]", tuple(rating_scale or RATING_SCALES["ml-1m"])),
+                     lambda: _rating_rows(
                          (folder / "ratings.dat").read_bytes().decode("latin-1")
                          .replace("::", "\t"), "\t"))
     m = _dat(folder / "movies.dat", ["id", "title", "genres"])
@@ -286,7 +288,8 @@ def load_ml25m(path: Path | str, rating_scale: tuple[float, float] | None = None
                              r["timestamp"].to_numpy())
 
     inter = read_ratings(folder / "ratings.csv", _RATINGS_CSV,
-                         tuple(rating_scale or RATING_SCALES["ml-25m"]), parse)
+                         cast("tuple[float, float]",
+                              tuple(rating_scale or RATING_SCALES["ml-25m"])), parse)
     m = pd.read_csv(folder / "movies.csv", engine="c", usecols=["movieId", "title", "genres"],
                     dtype=str, keep_default_na=False, encoding="utf-8")
     parsed = [split_title_year(t) for t in m["title"]]

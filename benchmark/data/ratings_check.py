@@ -83,7 +83,7 @@ def locate(path: Path, fmt: RatingsFormat, scale: tuple[float, float]) -> tuple[
             if not line.strip():
                 continue
             fields = _fields(line, fmt.sep)
-            if not seen_header:
+            if not seen_header and fmt.header is not None:  # (not seen: there is a header)
                 names = [f.strip().split(":", 1)[0] for f in fields]
                 missing = [c for c in fmt.header if c not in names]
                 if missing:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,7 @@ def load_ratings_file(ratings: Path | str, items: Path | str | None = None, *,
     items file; timestamps are integers (Unix seconds), ratings numbers in ``rating_scale``."""
     ratings = Path(ratings).expanduser()
     sep = _sep(sep)
-    scale = tuple(rating_scale or DEFAULT_SCALE)
+    scale = cast("tuple[float, float]", tuple(rating_scale or DEFAULT_SCALE))
     cols = (user_column, item_column, rating_column, timestamp_column)
     fmt = RatingsFormat(f"a header naming {', '.join(cols)} (separator {sep!r}), then one "
                         "rating per line", sep, cols, encoding)

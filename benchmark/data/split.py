@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,7 @@ class SplitSpec:
 
     def __post_init__(self) -> None:
         try:
-            check_ratios(tuple(self.ratios))
+            check_ratios(cast("tuple[float, float, float]", tuple(self.ratios)))
         except ValueError as err:
             raise ConfigError(f"split {err}", "fix split.ratios in the dataset or suite "
                               "file") from None
