@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--baseline", metavar="MODEL", help="mark (†) significant wins over it")
     lb.set_defaults(func=_cmd_leaderboard)
 
-    from benchmark.judge.cli import add_parser as add_judge_parser
+    from benchmark.cli_judge import add_parser as add_judge_parser
 
     add_judge_parser(sub)  # recbench judge RUN_DIR: rate stored explanations post hoc
     for subparser in sub.choices.values():

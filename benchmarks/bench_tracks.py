@@ -30,7 +30,7 @@ from benchmark.models.base import Capability, Recommender  # noqa: E402
 
 @pytest.fixture(scope="module")
 def split(tmp_path_factory):
-    from benchmark.data.prepare import prepare_split
+    from benchmark.runner.prepare import prepare_split
 
     s, _ = prepare_split("ml-100k", 0, cache_dir=tmp_path_factory.mktemp("cache"))
     return s

@@ -46,8 +46,8 @@ def draw_pairs(n: int, seed: int, dataset: str = "ml-100k",
                exclude: tuple[int, int] | None = None):
     """(split, builder, users, items): the track's seeded pairs; ``exclude`` = (seed, n) of a
     draw whose users are left out (a tuning set disjoint from the measured one)."""
-    from benchmark.data.prepare import prepare_split
     from benchmark.explain.silver import SilverBuilder
+    from benchmark.runner.prepare import prepare_split
     from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 
     split, _ = prepare_split(dataset, seed)

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 def _genres(dataset: str, seed: int) -> list[list[str]]:
     """Genres of every internal item id of the run's split (the catalogue the track used)."""
-    from benchmark.data.prepare import prepare_split
     from benchmark.explain.silver import attribute_list
+    from benchmark.runner.prepare import prepare_split
 
     split, _ = prepare_split(dataset, seed)
     items = split.catalog.items

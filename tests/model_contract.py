@@ -133,8 +133,9 @@ class RecommenderContract:
         if not issubclass(model_class(self.model_name), SampleScorer):
             pytest.skip("no 'samples' ability")
         from benchmark.protocols.tallrec import load_protocol
+        from benchmark.runner.prepare import resolve_dataset
 
-        data = load_protocol("ml-100k")
+        data = load_protocol(resolve_dataset("ml-100k"))
         params = self.params if self.samples_params is None else self.samples_params
         model = build_model(self.model_name, params, workdir=tmp_path / "samples")
         model.fit_samples(data.train[:16], data.valid[:8], data.titles, seed=0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.data.user_items import per_user_items
 from benchmark.errors import ModelOutputError
 from benchmark.models.base import Recommender
 
@@ -31,8 +32,6 @@ def target_view(target, history, users: np.ndarray, dim: int, keep: int = 200,
                 chunk: int = 256) -> TargetView:
     """Scores of every user in ``users`` (all users of the split), their unseen rankings and
     rank-``dim`` embeddings."""
-    from benchmark.tracks.accuracy import _per_user_items
-
     users = np.asarray(users, dtype=np.int64)
     blocks = [np.asarray(target.score_all(users[s:s + chunk]), dtype=np.float64)
               for s in range(0, len(users), chunk)]
@@ -45,7 +44,7 @@ def target_view(target, history, users: np.ndarray, dim: int, keep: int = 200,
     d = min(dim, len(s))
     root = np.sqrt(s[:d])
     fit = float((s[:d] ** 2).sum() / max((s ** 2).sum(), 1e-12))
-    seen = _per_user_items(history.frame, users)
+    seen = per_user_items(history.frame, users)
     masked = scores.copy()
     ranked = {}
     for r, user in enumerate(users):

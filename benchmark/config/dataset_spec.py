@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from benchmark.config.base import Strict, parse_model, read_toml
+from benchmark.config.names import safe_name
 from benchmark.data.loaders import LoaderKind
 from benchmark.data.split import SplitSpec, check_ratios
 from benchmark.errors import UnknownNameError
@@ -72,8 +73,6 @@ class DatasetSpec(Strict):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, name: str) -> str:
-        from benchmark.config.suite import safe_name
-
         return safe_name(name)
 
     @field_validator("rating_scale")

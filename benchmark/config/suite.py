@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from benchmark.config import dataset_spec
 from benchmark.config.base import Cutoffs, Strict, parse_model, read_toml
-from benchmark.config.dataset_spec import SplitOverrides
+from benchmark.config.dataset_spec import (
+    SplitOverrides,
+    known_datasets,
+    load_dataset_spec,
+    register_dataset_file,
+)
+from benchmark.config.names import NAME_FORM, safe_name
 from benchmark.errors import ConfigError, UnknownNameError
 
 Protocol = Literal["full", "sampled", "pointwise", "next_item"]
-
-#: suite, dataset and model names and labels become folder names under --out
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
-NAME_MAX = 100
-NAME_FORM = (f"letters, digits and . _ + - only, starting with a letter or digit, without '..', "
-             f"at most {NAME_MAX} characters")
-
-
-def safe_name(value: str) -> str:
-    """A name that is one folder name: it can neither leave --out ('../x', 'a/b') nor alias
-    another name's folder ('pp/' is 'pp')."""
-    if len(value) > NAME_MAX or not NAME_RE.fullmatch(value) or ".." in value:
-        raise ValueError(f"{value!r} cannot be a run-folder name; use {NAME_FORM}")
-    return value
 
 
 def _distinct(what: str, names: list[str], fix: str, where: str = "") -> None:
@@ -95,8 +87,6 @@ class DatasetEntry(Strict):
         """Make this process find a ``path`` entry's file by the dataset's name (every lookup
         by name, in tracks and job processes, then reads the same file)."""
         if self.path is not None:
-            from benchmark.config.dataset_spec import register_dataset_file
-
             register_dataset_file(self.name, Path(self.path))
 
 
@@ -261,8 +251,6 @@ def _dataset_paths(raw: dict[str, Any], suite_path: Path) -> dict[str, Any]:
     """``[[datasets]]`` entries that give a dataset file by path (``path = "..."``, or a ``name``
     that is a path ending in ``.toml``): the path resolved against the suite file's folder, the
     file read and checked, and ``name`` set to the file's ``name`` key (the run-folder name)."""
-    from benchmark.config import dataset_spec
-    from benchmark.config.dataset_spec import known_datasets, load_dataset_spec
 
     entries = raw.get("datasets")
     if not isinstance(entries, list):
@@ -309,7 +297,6 @@ def load_suite(path: str | Path) -> SuiteSpec:
     """Read and validate a suite file; model and dataset names are checked against registries.
     Datasets given by path are resolved against the suite file's folder and registered in this
     process under their names (``DatasetEntry.register``)."""
-    from benchmark.config.dataset_spec import known_datasets
     from benchmark.registry import MODELS
 
     path = Path(path)

@@ -24,6 +24,8 @@ from benchmark.data.coldstart import (
     build_cross_domain,
     proxy_domains,
 )
+from benchmark.data.crossdomain_amazon import build_amazon_cross_domain
+from benchmark.data.dataset import DatasetData
 from benchmark.data.frozen import blobs_hash, read_frozen, tsv_bytes, write_frozen
 from benchmark.data.split import Split
 from benchmark.data.types import Interactions
@@ -147,17 +149,19 @@ def load_cross_domain(folder: Path, split: Split, template: Interactions | None 
 
 
 def prepare_cross_domain(split: Split, split_dir: Path, spec: ColdStartSpec,
-                         source: str | None = None) -> tuple[CrossDomainSet, Path]:
+                         source: str | None = None, source_data: DatasetData | None = None
+                         ) -> tuple[CrossDomainSet, Path]:
     """``source`` None: the MovieLens genre-group proxy inside the split; else the dataset
-    (e.g. "amazon-books") whose reviewers are shared with the split's (real cross-domain)."""
+    (e.g. "amazon-books") whose reviewers are shared with the split's (real cross-domain), as
+    the runner resolved it (``source_data``)."""
     template = None
     if source is None:
         source_items, target_items = proxy_domains(split)
         cd = build_cross_domain(split, spec, source_items, target_items, PROXY_LABEL)
     else:
-        from benchmark.data.crossdomain_amazon import build_amazon_cross_domain
-
-        cd, template = build_amazon_cross_domain(split, spec, source)
+        if source_data is None:
+            raise ValueError(f"cross-domain source {source!r} given without its resolved data")
+        cd, template = build_amazon_cross_domain(split, spec, source, source_data)
     folder = cross_domain_folder(split_dir, spec, source)
     save_cross_domain(cd, folder, spec, split)
     loaded = load_cross_domain(folder, split, template)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.data.coldstart import ColdStartSpec, CrossDomainSet, _all_rows
+from benchmark.data.dataset import DatasetData
 from benchmark.data.split import Split
 from benchmark.data.types import Catalog, Interactions
 from benchmark.errors import DataError
@@ -46,15 +47,13 @@ def combined_template(split: Split, source_items: pd.DataFrame | None,
                         split.spec.positives, catalog)
 
 
-def build_amazon_cross_domain(split: Split, spec: ColdStartSpec, source: str | Path
-                              ) -> tuple[CrossDomainSet, Interactions]:
-    """The set, and the template (combined catalogue) its Interactions are built on."""
-    from benchmark.config.dataset_spec import load_dataset_spec
-    from benchmark.data.loaders import load_raw
+def build_amazon_cross_domain(split: Split, spec: ColdStartSpec, source: str | Path,
+                              source_data: DatasetData) -> tuple[CrossDomainSet, Interactions]:
+    """The set, and the template (combined catalogue) its Interactions are built on.
 
-    src_spec, base = load_dataset_spec(source)
-    src_spec.check_files(base)
-    raw = load_raw(src_spec.loader, **src_spec.loader_args(base))
+    ``source`` is the source dataset as the suite names it, ``source_data`` that dataset as the
+    runner resolved it."""
+    raw = source_data.raw()
     user_index = {str(u): i for i, u in enumerate(split.catalog.user_ids)}
     inter = raw.interactions
     users = inter["user"].astype(str).map(user_index)

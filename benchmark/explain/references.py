@@ -6,21 +6,17 @@ dataset's raw files and keyed by raw (user, item) ids.
 
 from __future__ import annotations
 
+from benchmark.data.dataset import DatasetData
 from benchmark.data.types import Catalog
 from benchmark.errors import DataError
 
 
-def review_lookup(dataset: str, catalog: Catalog) -> dict[tuple[int, int], str]:
-    """(user id, item id) on the split's ids -> review text (empty reviews left out)."""
-    from benchmark.config.dataset_spec import load_dataset_spec
-    from benchmark.data.loaders import load_raw
-
-    spec, base = load_dataset_spec(dataset)
-    spec.check_files(base)
-    raw = load_raw(spec.loader, **spec.loader_args(base))
-    inter = raw.interactions
+def review_lookup(data: DatasetData, catalog: Catalog) -> dict[tuple[int, int], str]:
+    """(user id, item id) on the split's ids -> review text (empty reviews left out), from the
+    dataset the runner resolved."""
+    inter = data.raw().interactions
     if "review" not in inter.columns:
-        raise DataError(f"dataset {dataset!r} has no review text",
+        raise DataError(f"dataset {data.name!r} has no review text",
                         "use reference = 'silver' for datasets without reviews")
     user_index = {str(u): i for i, u in enumerate(catalog.user_ids)}
     item_index = {str(it): i for i, it in enumerate(catalog.item_ids)}

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from benchmark import atomic
-from benchmark.data.prepare import CACHE_DIR
+from benchmark.data.dataset import CACHE_DIR
 
 #: default cache folder: datasets/cache/features/ under the repository (git-ignored)
 FEATURE_CACHE_DIR = CACHE_DIR / "features"

@@ -72,7 +72,7 @@ def item_texts(catalog: Catalog) -> list[str]:
                         "features (feature_dir with text_feat.npy)")
     if len(items) != catalog.n_items:
         raise DataError(f"the catalog's items table has {len(items)} rows for "
-                        f"{catalog.n_items} items", "rebuild the split (benchmark.data.prepare)")
+                        f"{catalog.n_items} items", "rebuild the split (benchmark.runner.prepare)")
     if "title" not in items.columns:
         raise DataError(f"the catalog's items table has no 'title' column (columns: "
                         f"{', '.join(map(str, items.columns))})",

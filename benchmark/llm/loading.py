@@ -79,13 +79,23 @@ def weights_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def folder_kind(path: Path) -> str:
+    """"seq2seq" for an encoder-decoder config.json, else "causal"."""
+    try:
+        cfg = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"language model folder {path} has no readable config.json ({exc})",
+                         "pass a folder saved with save_pretrained(); nothing is downloaded"
+                         ) from None
+    return "seq2seq" if cfg.get("is_encoder_decoder") else "causal"
+
+
 def load_backbone(path: Path | str, kind: str = "auto", device: str = "auto",
                   dtype: str = "auto") -> Backbone:
     """Model + tokenizer from a local folder, in eval mode on the chosen device and dtype."""
     go_offline()  # before transformers (and huggingface_hub) first load
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
-    from benchmark.llm.resolve import folder_kind
     from benchmark.llm.tokenizer import load_tokenizer
 
     path = Path(path).expanduser()

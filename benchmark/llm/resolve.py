@@ -10,24 +10,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from benchmark.errors import BenchError, ConfigError
+from benchmark.llm import packaged, pretrain
+from benchmark.llm.loading import folder_kind
 
 DEFAULT = "default"
 TRAINED_HERE = "trained-here"
 
 
-def folder_kind(path: Path) -> str:
-    """"seq2seq" for an encoder-decoder config.json, else "causal"."""
-    try:
-        cfg = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise BenchError(f"language model folder {path} has no readable config.json ({exc})",
-                         "pass a folder saved with save_pretrained(); nothing is downloaded"
-                         ) from None
-    return "seq2seq" if cfg.get("is_encoder_decoder") else "causal"
+__all__ = ["DEFAULT", "TRAINED_HERE", "folder_kind", "resolve_backbone"]
 
 
 def resolve_backbone(spec: str | None, kind: str = "causal", *, user: str = "this model",
@@ -42,13 +35,10 @@ def resolve_backbone(spec: str | None, kind: str = "causal", *, user: str = "thi
                               "run the model on the causal default, or set backbone to a local "
                               f"{kind} checkpoint folder (or \"{TRAINED_HERE}\" for the test "
                               "fixture)")
-        from benchmark.llm.packaged import packaged_lm_folder
-
-        return packaged_lm_folder(cache_dir=cache_dir, progress=progress)
+        return packaged.packaged_lm_folder(cache_dir=cache_dir, progress=progress)
     if spec == TRAINED_HERE:
-        from benchmark.llm.pretrain import default_backbone
-
-        return default_backbone(kind, dataset=dataset, cache_dir=cache_dir, progress=progress)
+        return pretrain.default_backbone(kind, dataset=dataset, cache_dir=cache_dir,
+                                         progress=progress)
     path = Path(spec).expanduser()
     if not path.is_dir():
         raise BenchError(f"backbone folder not found: {path} (for {user})",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.data.dataset import DatasetData
 from benchmark.data.types import RawDataset
 from benchmark.errors import DataError
 
@@ -122,11 +123,6 @@ def answer(sample: TallrecSample) -> str:
     return ANSWERS[0] if sample.liked else ANSWERS[1]
 
 
-def load_protocol(dataset: str = "ml-100k") -> TallrecData:
-    """Samples of ``dataset`` (a datasets/*.toml name), from its raw files."""
-    from benchmark.config.dataset_spec import load_dataset_spec
-    from benchmark.data.loaders import load_raw
-
-    spec, base = load_dataset_spec(dataset)
-    spec.check_files(base)
-    return build_samples(load_raw(spec.loader, **spec.loader_args(base)))
+def load_protocol(data: DatasetData) -> TallrecData:
+    """Samples of a dataset (as the runner resolved it), from its raw files."""
+    return build_samples(data.raw())

@@ -25,6 +25,8 @@ import hashlib
 import json
 from typing import Any
 
+from benchmark.models.base import build_config
+from benchmark.registry import MODELS, model_class
 from benchmark.runner import store
 
 FINGERPRINT_FORMAT = 1
@@ -67,9 +69,6 @@ def result_settings(settings: Any) -> dict[str, Any]:
 def job_fingerprint(suite: Any, entry: Any, dataset_entry: Any, split: Any,
                     seed: int) -> Fingerprint:
     """The fingerprint of one (model entry, dataset, seed) job of ``suite`` on ``split``."""
-    from benchmark.models.base import build_config
-    from benchmark.registry import MODELS, model_class
-
     config = build_config(model_class(entry.name).Config, dict(entry.params),
                           f"suite model {entry.key!r}")
     model_config = (dataclasses.asdict(config) if dataclasses.is_dataclass(config)
@@ -85,27 +84,3 @@ def job_fingerprint(suite: Any, entry: Any, dataset_entry: Any, split: Any,
         "schema_version": store.SCHEMA_VERSION,
         "seed": seed,
     })
-
-
-def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
-    """Which fields differ, one level deep for dicts (``model_config.dim``), for the log."""
-    if not isinstance(old, dict):
-        return ["(no fields recorded)"]
-    out = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if a == b:
-            continue
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += [f"{key}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-        elif key == "tracks" and isinstance(a, list) and isinstance(b, list):
-            da, db = dict(map(tuple, a)), dict(map(tuple, b))
-            if list(da) != list(db):
-                out.append("tracks")
-            for t in (t for t in db if t in da and da[t] != db[t]):
-                sa, sb = da[t], db[t]
-                out += [f"tracks.{t}.{k}" for k in sorted(set(sa) | set(sb))
-                        if sa.get(k) != sb.get(k)]
-        else:
-            out.append(key)
-    return out

@@ -16,6 +16,7 @@ from benchmark.measure import PeakMemory, apply_threads, thread_info
 from benchmark.registry import build_model, track_class
 from benchmark.runner import store
 from benchmark.runner.fingerprint import job_fingerprint
+from benchmark.runner.prepare import resolve_dataset
 from benchmark.tracks.base import TrackContext
 
 log = logging.getLogger("recbench")
@@ -73,7 +74,8 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
         config["model"].update(fresh_model().describe())
         ctx = TrackContext(split=split, split_dir=split_dir, dataset=key.dataset, seed=key.seed,
                            max_eval_users=dataset_entry.max_eval_users, build_model=fresh_model,
-                           memory_probe=PeakMemory)
+                           memory_probe=PeakMemory, data=resolve_dataset(dataset_entry.name),
+                           resolve_dataset=resolve_dataset)
         rows, per_user, info, samples = [], {}, {}, []
         inference_s, calls = 0.0, 0
         with PeakMemory() as mem_eval:  # every track, the main fit included

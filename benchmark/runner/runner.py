@@ -26,6 +26,7 @@ from benchmark.runner.env import collect_env
 from benchmark.runner.executors import ExecutorSettings, Job, run_local, run_ray
 from benchmark.runner.fingerprint import job_fingerprint
 from benchmark.runner.job import JobOutcome, run_job, tag
+from benchmark.runner.prepare import prepare_split
 from benchmark.runner.suite_progress import SuiteProgress
 
 log = logging.getLogger("recbench")
@@ -103,7 +104,6 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
     """One pass over ``todo`` ([(dataset entry, seed, [model entries])]): build each split
     once, take each job's lock, apply the resume rules, run what is pending. Returns the jobs
     another runner held, as (dataset entry, seed, model entry)."""
-    from benchmark.data.prepare import prepare_split
 
     held: list = []
     ray_jobs: list[Job] = []

@@ -182,11 +182,33 @@ class RunState:
     old_fingerprint: str | None = None
 
 
+def changed_fields(old: dict[str, Any] | None, new: dict[str, Any]) -> list[str]:
+    """Which fields differ, one level deep for dicts (``model_config.dim``), for the log."""
+    if not isinstance(old, dict):
+        return ["(no fields recorded)"]
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        elif key == "tracks" and isinstance(a, list) and isinstance(b, list):
+            da, db = dict(map(tuple, a)), dict(map(tuple, b))
+            if list(da) != list(db):
+                out.append("tracks")
+            for t in (t for t in db if t in da and da[t] != db[t]):
+                sa, sb = da[t], db[t]
+                out += [f"tracks.{t}.{k}" for k in sorted(set(sa) | set(sb))
+                        if sa.get(k) != sb.get(k)]
+        else:
+            out.append(key)
+    return out
+
+
 def check_run(folder: Path, fingerprint: str, fields: dict | None = None) -> RunState:
     """Compare a folder with the fingerprint the current suite gives its job, then verify
     its files against the hashes in the marker."""
-    from benchmark.runner.fingerprint import changed_fields
-
     folder = Path(folder)
     if not folder.is_dir():
         return RunState("absent")

@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmark.config.suite import AccuracySettings
 from benchmark.data.split import Split
-from benchmark.errors import ModelOutputError
+from benchmark.data.user_items import per_user_items
 from benchmark.metrics.pointwise import auc, group_auc
 from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.sampled import draw_negatives, load_negatives, save_negatives
@@ -26,31 +26,13 @@ from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Recommender
 from benchmark.results import TrackResult, split_label
 from benchmark.tracks.base import TrackContext
+from benchmark.tracks.common import check_scores
+from benchmark.tracks.full_ranking import full_ranking_topk
+from benchmark.tracks.next_item import evaluate_next_item
+
+__all__ = ["RANKING_METRICS", "AccuracyTrack", "check_scores", "full_ranking_means", "next_item_means"]
 
 RANKING_METRICS = ("hit", "ndcg", "mrr", "recall", "precision")
-
-
-def _per_user_items(frame, users: np.ndarray) -> list[np.ndarray]:
-    """Items of each requested user in ``frame`` (sorted, unique)."""
-    order = np.argsort(frame["user"].to_numpy(), kind="stable")
-    u = frame["user"].to_numpy()[order]
-    it = frame["item"].to_numpy()[order]
-    lo = np.searchsorted(u, users, side="left")
-    hi = np.searchsorted(u, users, side="right")
-    return [np.unique(it[a:b]) for a, b in zip(lo, hi)]
-
-
-def check_scores(scores: np.ndarray, model: str, expected_shape: tuple[int, ...]) -> np.ndarray:
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.shape != expected_shape:
-        raise ModelOutputError(f"model {model!r} returned scores of shape {scores.shape}, "
-                               f"expected {expected_shape}", "fix the model's score/score_all")
-    bad = int(np.isnan(scores).sum())
-    if bad:
-        raise ModelOutputError(f"model {model!r} returned {bad} NaN score(s)",
-                               "check the model for diverged training (lower the learning rate) "
-                               "or missing embeddings")
-    return scores
 
 
 class AccuracyTrack:
@@ -81,7 +63,7 @@ class AccuracyTrack:
         all_test_users = split.test.frame["user"].nunique()
         result.info["users_without_positive_test_items"] = int(all_test_users - len(
             np.unique(split.test.positive_frame()["user"].to_numpy())))
-        truth = _per_user_items(split.test.positive_frame(), users)
+        truth = per_user_items(split.test.positive_frame(), users)
         for protocol in self.s.protocols:
             if protocol == "full":
                 self._full(model, split, users, truth, result)
@@ -104,8 +86,6 @@ class AccuracyTrack:
             result.add(protocol, *split_label(label), per_user)
 
     def _full(self, model, split, users, truth, result) -> None:
-        from benchmark.tracks.full_ranking import full_ranking_topk
-
         seen = split.train.concat(split.valid).csr(positives_only=False)
         bar = self._bar(len(users), f"{model.name}: full ranking")
 
@@ -120,8 +100,6 @@ class AccuracyTrack:
         self._add_ranking(result, "full", users, topk, truth)
 
     def _next_item(self, model, split, users, result) -> None:
-        from benchmark.tracks.next_item import evaluate_next_item
-
         bar = self._bar(0, f"{model.name}: next-item queries")
         evaluate_next_item(model, split, users, self.s.ks, mask_seen=self.s.mask_seen,
                            result=result, timed=lambda fn, *a: self._timed(result, fn, *a),
@@ -137,7 +115,7 @@ class AccuracyTrack:
         if not path.is_file():
             every = split.train.concat(split.valid).concat(split.test).frame
             all_users = np.unique(split.test.positive_frame()["user"].to_numpy())
-            seen = _per_user_items(every, all_users)
+            seen = per_user_items(every, all_users)
             neg = draw_negatives(split.n_items, all_users, seen, self.s.sampled_negatives,
                                  split.spec.seed)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,5 +186,16 @@ def full_ranking_means(model: Recommender, split: Split, ks: list[int] | None = 
     For scripts and tests that need the harness's numbers without a run folder.
     """
     settings = AccuracySettings(ks=ks or [10], protocols=["full"])
+    result = AccuracyTrack(settings, None, progress=False).evaluate(model, split)
+    return {f"{r.metric}@{r.k}": r.value for r in result.rows}
+
+
+def next_item_means(model: Recommender, split: Split, ks: list[int] | None = None,
+                    mask_seen: bool = False) -> dict[str, float]:
+    """Mean next-item metrics of a fitted model, exactly as the track computes them.
+
+    For scripts and tests that need the harness's numbers without a run folder.
+    """
+    settings = AccuracySettings(ks=ks or [10], protocols=["next_item"], mask_seen=mask_seen)
     result = AccuracyTrack(settings, None, progress=False).evaluate(model, split)
     return {f"{r.metric}@{r.k}": r.value for r in result.rows}

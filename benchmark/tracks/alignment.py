@@ -36,11 +36,11 @@ from pydantic import Field
 
 from benchmark.config.base import Strict
 from benchmark.data.sequences import items_in_time_order, last_items
+from benchmark.data.user_items import per_user_items
 from benchmark.metrics import alignment as am
 from benchmark.models.abilities import ModelExplainer
 from benchmark.models.capability import Capability
 from benchmark.results import TrackResult
-from benchmark.tracks.accuracy import _per_user_items
 from benchmark.tracks.base import TrackContext
 
 PROTOCOL = "target"
@@ -88,7 +88,7 @@ class AlignmentTrack:
                           if int(u) not in trained], dtype=np.int64)
         if len(users) > s.max_users:
             users = np.sort(rng.choice(users, s.max_users, replace=False))
-        seen = _per_user_items(history.frame, users)
+        seen = per_user_items(history.frame, users)
         ordered = items_in_time_order(history)
         recent = [last_items(ordered.get(int(u), np.zeros(0, dtype=np.int64)), s.exclude_recent)
                   for u in users]

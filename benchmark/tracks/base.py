@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmark.errors import BenchError
 from benchmark.results import MetricKey, MetricRow, TrackResult
 
 if TYPE_CHECKING:
+    from benchmark.data.dataset import DatasetData
     from benchmark.data.split import Split
     from benchmark.data.types import Interactions
     from benchmark.models.base import Recommender
@@ -39,6 +41,13 @@ class TrackContext:
     build_model: Callable[..., Recommender]
     #: measures peak process memory around a block: ``with memory_probe() as m: ...; m.peak_mb``
     memory_probe: Callable[[], Any] | None = None
+    #: this job's dataset as the runner resolved it (spec, base folder, raw side data read
+    #: once); tracks and models read side data (titles, reviews, raw samples) from here and
+    #: never name a dataset file themselves. None only where a caller made the split itself.
+    data: DatasetData | None = None
+    #: another dataset by name (a cold-start cross-domain source), resolved as the runner
+    #: resolves its own
+    resolve_dataset: Callable[[str], DatasetData] | None = None
     fit_seconds: float | None = None
     fit_peak_mb: float | None = None
     #: peak memory of the main fit as the probe saw it (e.g. CUDA allocated/reserved), if any
@@ -63,6 +72,22 @@ class TrackContext:
             self.fit_seconds = time.perf_counter() - t0
             self._fitted = model
         return self._fitted
+
+    def require_data(self) -> DatasetData:
+        """This job's dataset (spec and raw side data), for a track that reads raw files."""
+        if self.data is None:
+            raise BenchError(f"this track reads dataset {self.dataset!r}'s raw files, and the "
+                             "job was given no resolved dataset",
+                             "run the track through the runner (recbench run), or pass data= "
+                             "(benchmark.runner.prepare.resolve_dataset) to TrackContext")
+        return self.data
+
+    def other_dataset(self, name: str) -> DatasetData:
+        """Another dataset (a cross-domain source) resolved as the runner resolves the job's."""
+        if self.resolve_dataset is None:
+            raise BenchError(f"dataset {name!r} is needed but this job was given no resolver",
+                             "run the track through the runner (recbench run)")
+        return self.resolve_dataset(name)
 
     @property
     def has_fitted_model(self) -> bool:

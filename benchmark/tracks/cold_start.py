@@ -34,14 +34,16 @@ from pydantic import Field, field_validator, model_validator
 from benchmark.config.base import Strict
 from benchmark.data.coldstart import ColdStartSpec
 from benchmark.data.types import Interactions
+from benchmark.data.user_items import per_user_items
 from benchmark.errors import DataError
 from benchmark.metrics.pointwise import auc, group_auc
 from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Capability, Recommender
 from benchmark.results import TrackResult, split_label
-from benchmark.tracks.accuracy import RANKING_METRICS, _per_user_items, check_scores
+from benchmark.tracks.accuracy import RANKING_METRICS
 from benchmark.tracks.base import TrackContext
+from benchmark.tracks.common import check_scores
 
 ColdProtocol = Literal["new_user", "new_item", "cross_domain"]
 
@@ -153,8 +155,9 @@ class ColdStartTrack:
             del model
         if "cross_domain" in self.s.protocols:
             try:
-                cd, folder = prepare_cross_domain(ctx.split, self.work_dir, spec,
-                                                  self.s.cross_domain_source)
+                source = self.s.cross_domain_source
+                cd, folder = prepare_cross_domain(ctx.split, self.work_dir, spec, source,
+                                                  ctx.other_dataset(source) if source else None)
             except DataError as err:
                 if self.s.cross_domain_source is not None:
                     raise  # asked for real data that is missing: the user must hear it
@@ -195,8 +198,8 @@ class ColdStartTrack:
         users = np.unique(pos["user"].to_numpy())
         if max_users is not None and len(users) > max_users:
             users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
-        truth = _per_user_items(pos, users)
-        seen = _per_user_items(history.frame, users)
+        truth = per_user_items(pos, users)
+        seen = per_user_items(history.frame, users)
         kmax = max(self.s.ks)
         topk = np.full((len(users), kmax), -1, dtype=np.int64)
         blocked = ~candidates

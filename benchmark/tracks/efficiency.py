@@ -35,10 +35,10 @@ import numpy as np
 from pydantic import Field
 
 from benchmark.config.base import Strict
+from benchmark.data.user_items import per_user_items
 from benchmark.llm.cache import cache_stats, uncached
 from benchmark.measure import THREADS_VAR, PeakMemory, hardware, thread_info
 from benchmark.models.base import Recommender
-from benchmark.tracks.accuracy import _per_user_items
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
 
 UNITS = ("train_seconds: s (paper hours = s / 3600); latency: ms per one-user rank() request; "
@@ -102,7 +102,7 @@ class EfficiencyTrack:
         history = split.train.concat(split.valid)
         n_req = self.s.warmup + self.s.requests
         req_users = rng.choice(users, size=n_req, replace=len(users) < n_req)
-        seen = _per_user_items(history.frame, np.unique(req_users))
+        seen = per_user_items(history.frame, np.unique(req_users))
         seen_of = dict(zip(np.unique(req_users).tolist(), seen))
         latencies: list[float] = []
         cpu_latencies: list[float] = []  # process CPU seconds per request (all threads)
@@ -116,7 +116,7 @@ class EfficiencyTrack:
                     cpu_latencies.append(time.process_time() - c0)
             tp_users = users if len(users) <= self.s.throughput_users else np.sort(
                 rng.choice(users, self.s.throughput_users, replace=False))
-            tp_seen = _per_user_items(history.frame, tp_users)
+            tp_seen = per_user_items(history.frame, tp_users)
             c0, t0 = time.process_time(), time.perf_counter()
             for start in range(0, len(tp_users), self.s.batch_size):
                 block = tp_users[start:start + self.s.batch_size]

@@ -41,16 +41,19 @@ import numpy as np
 from pydantic import Field
 
 from benchmark.config.base import Strict
-from benchmark.errors import BenchError, ModelOutputError
+from benchmark.data.dataset import DatasetData
+from benchmark.data.user_items import per_user_items
+from benchmark.errors import DataError, ModelOutputError
 from benchmark.explain.contrastive import ContrastivePair
+from benchmark.explain.references import review_lookup
 from benchmark.judge.settings import JudgeSettings
 from benchmark.metrics import explanation as xm
 from benchmark.metrics.readable import readable
 from benchmark.models.abilities import ContrastiveExplainer, ModelExplainer, PromptedExplainer
 from benchmark.models.base import Capability, Recommender
 from benchmark.results import TrackResult
-from benchmark.tracks.accuracy import _per_user_items, check_scores
 from benchmark.tracks.base import TrackContext
+from benchmark.tracks.common import check_scores
 
 
 class ExplanationSettings(Strict):
@@ -91,7 +94,7 @@ class ExplanationTrack:
             result.info["explanation_skipped"] = f"{probe.name} has no explain() capability"
             return result
         model = ctx.fitted_model()
-        return self.evaluate(model, ctx.split, ctx.dataset, ctx.seed, result)
+        return self.evaluate(model, ctx.split, ctx.data, ctx.seed, result)
 
     # --- pairs and references -----------------------------------------------------------------
     def pairs(self, split, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,8 +114,10 @@ class ExplanationTrack:
             items[r] = test["item"].to_numpy()[rng.choice(pool)]
         return users.astype(np.int64), items
 
-    def evaluate(self, model: Recommender, split, dataset: str, seed: int,
+    def evaluate(self, model: Recommender, split, data: DatasetData | None, seed: int,
                  result: TrackResult | None = None) -> TrackResult:
+        """``data``: the split's dataset as the runner resolved it (review references read its
+        raw files); None for a split without one (synthetic), which gets silver references."""
         from benchmark.explain.silver import SILVER_VERSION, SilverBuilder
 
         result = result or TrackResult(track=self.name)
@@ -120,13 +125,15 @@ class ExplanationTrack:
         users, items = self.pairs(split, seed)
         mode = self.s.reference
         if mode == "auto":
-            mode = "review" if _has_reviews(dataset) else "silver"
+            mode = "review" if data is not None and data.has_reviews else "silver"
         builder = SilverBuilder(split.catalog, history, strict=mode == "silver")
         silver = [builder.build(int(u), int(i)) for u, i in zip(users, items)]
         if mode == "review":
-            from benchmark.explain.references import review_lookup
-
-            reviews = review_lookup(dataset, split.catalog)
+            if data is None:
+                raise DataError("reference = 'review' needs the dataset's review text, and this "
+                                "split came without its dataset",
+                                "run the track through the runner, or use reference = 'silver'")
+            reviews = review_lookup(data, split.catalog)
             keep = np.array([(int(u), int(i)) in reviews for u, i in zip(users, items)])
             result.info["explanation_pairs_without_review"] = int((~keep).sum())
             users, items = users[keep], items[keep]
@@ -237,7 +244,7 @@ class ExplanationTrack:
         return texts, halves, prompts
 
     def _predictions(self, model, split, history, users, items, result, seed):
-        seen = _per_user_items(history.frame, users)
+        seen = per_user_items(history.frame, users)
         c = self.s.fidelity_candidates
         pools = []  # per pair: the pair's item first, then the unseen items it is ranked among
         rng = np.random.default_rng(seed + 3)
@@ -318,14 +325,3 @@ def _contrastive(model: ContrastiveExplainer, users, items) -> list[ContrastiveP
                                    "return a (for, against) tuple or a ContrastivePair "
                                    "(malformed=True when the text could not be parsed)")
     return out
-
-
-def _has_reviews(dataset: str) -> bool:
-    """Whether the dataset's loader keeps review text (Amazon)."""
-    try:
-        from benchmark.config.dataset_spec import load_dataset_spec
-
-        spec, _ = load_dataset_spec(dataset)
-    except BenchError:  # a synthetic or test dataset without a spec file
-        return False
-    return spec.loader == "amazon"

@@ -42,7 +42,7 @@ from benchmark.metrics.next_item import (
 from benchmark.models.base import Recommender
 from benchmark.models.history import history_scorer
 from benchmark.results import TrackResult, split_label
-from benchmark.tracks.accuracy import check_scores
+from benchmark.tracks.common import check_scores
 from benchmark.tracks.full_ranking import batch_size_for
 
 
@@ -181,17 +181,3 @@ def evaluate_next_item(model: Recommender, split: Split, users: np.ndarray, ks: 
                    weights=counts.astype(np.float64))
     if values:
         result.add_users(label, per_users.astype(np.int64))
-
-
-def next_item_means(model: Recommender, split: Split, ks: list[int] | None = None,
-                    mask_seen: bool = False) -> dict[str, float]:
-    """Mean next-item metrics of a fitted model, exactly as the track computes them.
-
-    For scripts and tests that need the harness's numbers without a run folder.
-    """
-    from benchmark.config.suite import AccuracySettings
-    from benchmark.tracks.accuracy import AccuracyTrack
-
-    settings = AccuracySettings(ks=ks or [10], protocols=["next_item"], mask_seen=mask_seen)
-    result = AccuracyTrack(settings, None, progress=False).evaluate(model, split)
-    return {f"{r.metric}@{r.k}": r.value for r in result.rows}

@@ -22,8 +22,8 @@ from benchmark.llm.cache import cache_stats
 from benchmark.metrics.pointwise import auc
 from benchmark.models.abilities import SampleScorer
 from benchmark.models.capability import Capability
-from benchmark.tracks.accuracy import check_scores
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
+from benchmark.tracks.common import check_scores
 
 
 class TallrecSettings(Strict):
@@ -55,7 +55,7 @@ class TallrecTrack:
             result.info["tallrec_skipped"] = (f"model {model.name!r} does not implement "
                                               "fit_samples/score_samples")
             return result
-        data = proto.load_protocol(ctx.dataset)
+        data = proto.load_protocol(ctx.require_data())
         test, subset = test_questions(data.test, self.s)
         t0 = time.perf_counter()
         model.fit_samples(data.train, data.valid, data.titles, seed=ctx.seed)

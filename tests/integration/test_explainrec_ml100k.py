@@ -64,13 +64,14 @@ def tiny(tmp_path_factory, split):
 @pytest.mark.slow  # about a minute on a loaded 2-core machine
 def test_tracks_end_to_end(split, tiny, tmp_path):
     from benchmark.registry import build_model
+    from benchmark.runner.prepare import resolve_dataset
     from benchmark.tracks.accuracy import AccuracySettings, AccuracyTrack
     from benchmark.tracks.base import TrackContext
     from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
     from benchmark.tracks.tallrec import TallrecSettings, TallrecTrack
 
     ctx = TrackContext(split=split, split_dir=tmp_path, dataset="ml-100k", seed=0,
-                       max_eval_users=4, build_model=lambda *a: build_model("explainrec", tiny))
+                       max_eval_users=4, data=resolve_dataset("ml-100k"), build_model=lambda *a: build_model("explainrec", tiny))
     tal = TallrecTrack(TallrecSettings(max_test_samples=30, keep_samples=1), None, False).run(ctx)
     (row,) = tal.rows
     assert (row.track, row.protocol, row.metric, row.n) == ("tallrec", "tallrec", "auc", 30)

@@ -43,7 +43,7 @@ def _evaluate(split, judge: JudgeSettings, work_dir):
     model.fit(split.train, split.valid, seed=0)
     track = ExplanationTrack(ExplanationSettings(max_pairs=16, judge=judge), work_dir)
     with refuse_network():
-        return track.evaluate(model, split, "synthetic", 0)
+        return track.evaluate(model, split, None, 0)
 
 
 def test_track_rows_samples_and_label(split_synthetic, judge_dir, tmp_path):

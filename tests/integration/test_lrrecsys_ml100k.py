@@ -25,13 +25,15 @@ def split(raw_ml100k):
 @pytest.mark.slow  # a few minutes on a loaded 2-core machine (LM tuning + ~1,500 generations)
 def test_tracks_end_to_end(split, tmp_path):
     from benchmark.explain.contrastive import parse_contrastive
+    from benchmark.runner.prepare import resolve_dataset
     from benchmark.tracks.accuracy import AccuracySettings, AccuracyTrack
     from benchmark.tracks.base import TrackContext
     from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 
     params = {**SMALL, "cache_dir": str(tmp_path / "cache")}
     ctx = TrackContext(split=split, split_dir=tmp_path, dataset="ml-100k", seed=0,
-                       max_eval_users=4, build_model=lambda *a: build_model("lrrecsys", params))
+                       max_eval_users=4, data=resolve_dataset("ml-100k"),
+                       build_model=lambda *a: build_model("lrrecsys", params))
     model = ctx.fitted_model()
     info = model.fit_info()
     lm = info["lm"]

@@ -22,7 +22,7 @@ pytest.importorskip("recbole")
 from benchmark.data.loaders import load_raw  # noqa: E402
 from benchmark.data.split import SplitSpec, make_split  # noqa: E402
 from benchmark.registry import build_model  # noqa: E402
-from benchmark.tracks.next_item import next_item_means  # noqa: E402
+from benchmark.tracks.accuracy import next_item_means  # noqa: E402
 
 pytestmark = [
     pytest.mark.recbole,

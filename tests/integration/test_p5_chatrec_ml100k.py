@@ -18,7 +18,7 @@ from baselines.llm import p5_prompts as P
 
 @pytest.fixture(scope="module")
 def split():
-    from benchmark.data.prepare import prepare_split
+    from benchmark.runner.prepare import prepare_split
 
     return prepare_split("ml-100k", 0)[0]
 

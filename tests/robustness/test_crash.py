@@ -49,7 +49,7 @@ def cache(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def crash_model(monkeypatch, cache):
     """Register the test model (the child sees the parent's registry) and a private cache."""
-    import benchmark.data.prepare as prepare
+    import benchmark.runner.prepare as prepare
 
     monkeypatch.setitem(registry.MODELS, "crash", "tests.robustness.crash_models:CrashModel")
     monkeypatch.setattr(prepare, "CACHE_DIR", cache)
@@ -146,9 +146,9 @@ def test_bad_suite_limits_are_refused(tmp_path, value):
 
 
 def test_isolated_results_equal_in_process_results(tmp_path, cache):
-    from benchmark.data.prepare import prepare_split
     from benchmark.runner.env import collect_env
     from benchmark.runner.executors import ExecutorSettings, Job, run_local
+    from benchmark.runner.prepare import prepare_split
     from benchmark.runner.runner import run_suite
 
     models = '[[models]]\nname = "itemknn"\nparams = { neighbours = 20 }\n'
@@ -177,7 +177,7 @@ def test_a_job_does_not_outlive_its_runner(tmp_path, cache, sig, code):
     pid_file = tmp_path / "job.pid"
     suite = write_suite(tmp_path, crash("sleeps", how="sleep", seconds=60,
                                         pid_file=str(pid_file)))
-    script = ("import sys; from benchmark import registry; import benchmark.data.prepare as p; "
+    script = ("import sys; from benchmark import registry; import benchmark.runner.prepare as p; "
               "registry.MODELS['crash'] = 'tests.robustness.crash_models:CrashModel'; "
               f"p.CACHE_DIR = p.Path({str(cache)!r}); from benchmark.cli import main; "
               f"sys.exit(main(['run', {str(suite)!r}, '--out', {str(tmp_path / 'runs')!r}, "

@@ -45,7 +45,7 @@ def data_root(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "datasets"
     root.mkdir()
     monkeypatch.setattr("benchmark.config.dataset_spec.DATASET_DIR", root)
-    monkeypatch.setattr("benchmark.data.prepare.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("benchmark.runner.prepare.CACHE_DIR", tmp_path / "cache")
     return root
 
 

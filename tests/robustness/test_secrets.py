@@ -108,7 +108,7 @@ def data_root(tmp_path, monkeypatch) -> Path:
     (root / "tiny.toml").write_text('name = "tiny"\nloader = "ml-1m"\n'
                                     'paths = { path = "raw/tiny" }\n')
     monkeypatch.setattr("benchmark.config.dataset_spec.DATASET_DIR", root)
-    monkeypatch.setattr("benchmark.data.prepare.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("benchmark.runner.prepare.CACHE_DIR", tmp_path / "cache")
     return root
 
 

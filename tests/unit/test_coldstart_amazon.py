@@ -9,8 +9,8 @@ import pytest
 
 from benchmark.data.coldstart import ColdStartSpec
 from benchmark.data.coldstart_store import prepare_cross_domain
-from benchmark.data.prepare import prepare_split
 from benchmark.errors import DataError
+from benchmark.runner.prepare import prepare_split, resolve_dataset
 
 
 def _reviews(path, users, items, seed):
@@ -47,7 +47,7 @@ def two_domains(tmp_path):
 def test_amazon_cross_domain_keeps_test_users_off_the_target(two_domains):
     split, folder, source = two_domains
     spec = ColdStartSpec(cross_domain_test_fraction=0.25, min_target_interactions=5)
-    cd, where = prepare_cross_domain(split, folder, spec, str(source))
+    cd, where = prepare_cross_domain(split, folder, spec, str(source), resolve_dataset(str(source)))
     assert cd.source == "amazon" and (where / "meta.json").is_file()
     n_t = split.n_items
     assert list(cd.target_items) == list(range(n_t))
@@ -65,7 +65,7 @@ def test_amazon_cross_domain_keeps_test_users_off_the_target(two_domains):
     assert set(src["user"]) == shared  # every shared reviewer brings the source rows
     assert len(src) == 12 * 6
     assert set(cd.eval.frame["user"]) == test and (cd.eval.frame["item"] < n_t).all()
-    again, _ = prepare_cross_domain(split, folder, spec, str(source))
+    again, _ = prepare_cross_domain(split, folder, spec, str(source), resolve_dataset(str(source)))
     assert again.hash == cd.hash
 
 
@@ -73,4 +73,5 @@ def test_missing_source_file_is_a_clear_error(two_domains, tmp_path):
     split, folder, _ = two_domains
     missing = _spec(tmp_path / "gone.toml", "gone", "nowhere.json")
     with pytest.raises(DataError, match="nowhere.json"):
-        prepare_cross_domain(split, folder, ColdStartSpec(), str(missing))
+        prepare_cross_domain(split, folder, ColdStartSpec(), str(missing),
+                             resolve_dataset(str(missing)))

@@ -181,7 +181,7 @@ def test_recbench_run_on_a_dataset_outside_datasets(tmp_path, monkeypatch):
     from benchmark.cli import main
     from benchmark.runner import store
 
-    monkeypatch.setattr("benchmark.data.prepare.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("benchmark.runner.prepare.CACHE_DIR", tmp_path / "cache")
     toml = write_dataset(tmp_path / "mydata")
     (tmp_path / "suites").mkdir()
     suite = tmp_path / "suites" / "mine.toml"

@@ -159,7 +159,7 @@ def test_suite_threads_applied_in_each_job_and_recorded(tmp_path, monkeypatch):
 
     pytest.importorskip("torch")
     monkeypatch.setitem(registry.MODELS, "busy_loop", "tests.unit.test_efficiency_cpu:BusyLoop")
-    monkeypatch.setattr("benchmark.data.prepare.CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr("benchmark.runner.prepare.CACHE_DIR", tmp_path / "cache")
     path = tmp_path / "thr.toml"
     path.write_text(SUITE.format())
     out = tmp_path / "runs"

@@ -7,8 +7,8 @@ import json
 import numpy as np
 from sacrebleu.metrics import BLEU
 
-from benchmark.data.prepare import prepare_split
 from benchmark.models.base import Capability, Recommender
+from benchmark.runner.prepare import prepare_split, resolve_dataset
 from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 
 
@@ -46,7 +46,7 @@ def test_review_references_come_from_the_raw_file(tmp_path):
     model = Echo()
     model.fit(split.train, split.valid, seed=0)
     result = ExplanationTrack(ExplanationSettings(max_pairs=50), None).evaluate(
-        model, split, dataset, 0)
+        model, split, resolve_dataset(dataset), 0)
     cat = split.catalog
     assert result.samples and all(s["protocol"] == "review" for s in result.samples)
     for s in result.samples:

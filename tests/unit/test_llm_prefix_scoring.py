@@ -296,10 +296,11 @@ def test_real_backbone_prefix_scores_equal_the_full_forward():
     from benchmark.errors import BenchError
     from benchmark.llm import resolve_backbone
     from benchmark.protocols import tallrec as proto
+    from benchmark.runner.prepare import resolve_dataset
 
     try:
         real = load_backbone(resolve_backbone("default", progress=False), device="cpu")
-        data = proto.load_protocol("ml-100k")
+        data = proto.load_protocol(resolve_dataset("ml-100k"))
     except BenchError as e:
         pytest.skip(f"default backbone or ml-100k not available: {e}")
     prompts = [proto.prompt(s, data.titles) for s in data.test[:4]]

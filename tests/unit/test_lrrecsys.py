@@ -231,7 +231,7 @@ def test_malformed_generations_are_recorded_and_reach_the_track(fitted_tiny, spl
     halves = fitted_tiny.explain_contrastive(np.array([0, 1]), np.array([3, 4]))
     assert all(isinstance(h, ContrastivePair) for h in halves)
     track = ExplanationTrack(ExplanationSettings(max_pairs=6, fidelity_candidates=5), None)
-    result = track.evaluate(fitted_tiny, split_synthetic, "synthetic", 0)
+    result = track.evaluate(fitted_tiny, split_synthetic, None, 0)
     samples = result.samples
     assert len(samples) == 6
     flagged = [s for s in samples if s["malformed"]]

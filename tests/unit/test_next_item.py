@@ -18,8 +18,8 @@ from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Capability, Recommender
 from benchmark.models.history import HistoryScorer, history_scorer
-from benchmark.tracks.accuracy import AccuracyTrack
-from benchmark.tracks.next_item import build_queries, next_item_means
+from benchmark.tracks.accuracy import AccuracyTrack, next_item_means
+from benchmark.tracks.next_item import build_queries
 
 SCORES = np.array([[0.9, 0.8, 0.7, 0.5, 0.5, 0.6],
                    [0.1, 0.3, 0.3, 0.2, 0.9, 0.0]])

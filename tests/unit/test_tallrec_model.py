@@ -71,6 +71,7 @@ def test_harness_split(tiny, split_synthetic):
 
 
 def test_tallrec_track_rows_and_skip(split_synthetic, tiny):
+    from benchmark.runner.prepare import resolve_dataset
     from benchmark.tracks.base import TrackContext
     from benchmark.tracks.tallrec import TallrecSettings, TallrecTrack
 
@@ -78,7 +79,7 @@ def test_tallrec_track_rows_and_skip(split_synthetic, tiny):
 
     def ctx(name, p):
         return TrackContext(split=split_synthetic, split_dir=None, dataset="ml-100k", seed=0,
-                            max_eval_users=None,
+                            max_eval_users=None, data=resolve_dataset("ml-100k"),
                             build_model=lambda purpose="model": build_model(name, p))
 
     context = ctx("prompt_share", {})
