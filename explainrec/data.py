@@ -19,6 +19,8 @@ from benchmark.data.types import Catalog, Interactions
 from benchmark.errors import DataError
 
 HISTORY = 10
+#: (users, items, liked, timestamps) arrays of rated pairs
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 GROUP_TYPES = ("age", "gender", "occupation")
 
 
@@ -54,7 +56,7 @@ class ItemTable:
         column = "genres" if "genres" in items.columns else "categories"
         genres = [attribute_list(g) for g in items[column]] if column in items.columns \
             else [[] for _ in range(n_items)]
-        years = [None if pd.isna(y) else int(y) for y in items["year"]] \
+        years: list[int | None] = [None if pd.isna(y) else int(y) for y in items["year"]] \
             if "year" in items.columns else [None] * n_items
         titles = [str(t) for t in items["title"]]
         display = [title_with_year(t, y) for t, y in zip(titles, years)]
@@ -110,7 +112,7 @@ def recent_history(part: Interactions, history: int = HISTORY) -> dict[int, tupl
             for u, it, _, _, liked in _by_user(part) if len(u)}
 
 
-def pairs_of(part: Interactions) -> tuple[np.ndarray, ...]:
+def pairs_of(part: Interactions) -> Pairs:
     """(users, items, liked, timestamps) of every rating in ``part``."""
     f = part.frame
     return (f["user"].to_numpy().astype(np.int64), f["item"].to_numpy().astype(np.int64),
@@ -161,7 +163,7 @@ class ProtocolSide:
                        int(s.timestamp))
 
 
-def example_pairs(examples: list[Example]) -> tuple[np.ndarray, ...]:
+def example_pairs(examples: list[Example]) -> Pairs:
     """(users, items, liked, timestamps) of the targets and histories of ``examples``, each
     (user, item) once: the ratings the protocol's training part reveals."""
     seen: dict[tuple[int, int], tuple[bool, int]] = {}

@@ -72,7 +72,7 @@ class PreferenceKB:
                 e[0] += c
                 e[1] += 1
         # reliability weights of the group types
-        share = {t: [] for t in GROUP_TYPES}
+        share: dict[str, list[float]] = {t: [] for t in GROUP_TYPES}
         for (t, _, _), (_, n) in self.cell.items():
             share[t].append(n / (n + self.m))
         rel = np.array([np.mean(share[t]) if share[t] else 0.0 for t in GROUP_TYPES])

@@ -32,7 +32,7 @@ def inner_step(params: Sequence[torch.nn.Parameter], loss_fn: Callable[[], torch
         with torch.no_grad():
             for p, g in zip(params, grads):
                 if g is not None:
-                    p -= lr * g
+                    p.sub_(lr * g)  # in place, as p -= lr * g
         seen.append(float(loss.detach()))
     return seen
 

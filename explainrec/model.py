@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from explainrec.config import ExplainRecConfig
 from explainrec.data import (
     Example,
     ItemTable,
+    Pairs,
     ProtocolSide,
     UserTable,
     example_pairs,
@@ -38,6 +39,9 @@ from explainrec.data import (
     recent_history,
 )
 from explainrec.grounding import Grounder
+
+if TYPE_CHECKING:
+    from explainrec.knowledge import PreferenceKB
 
 MAX_CALIBRATION_PAIRS = 4000
 
@@ -51,8 +55,8 @@ class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleSco
     def __init__(self, config: dict[str, Any] | None = None, *, workdir: Path | None = None,
                  name: str | None = None) -> None:
         super().__init__(config, workdir=workdir, name=name)
-        self.net = None
-        self.kb = None
+        self.net: Any = None  # the ERNet (explainrec.core, torch), built by fit
+        self.kb: PreferenceKB | None = None
         self._info: dict[str, Any] = {"variant": self.config.variant,
                                       "components": self.config.switches,
                                       "decoding": {"greedy": True,
@@ -61,7 +65,7 @@ class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleSco
                                                    "no_repeat_ngram": self.config.no_repeat_ngram,
                                                    "cut": "whole sentences"}}
         self._halves: dict[tuple[int, int], tuple[str, str]] = {}
-        self.grounder = None
+        self.grounder: Grounder | None = None
         self._recent: dict[int, tuple] = {}
         self._chosen_threads = 0  # set once the backbone is loaded (config, or a timed probe)
 
@@ -84,7 +88,8 @@ class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleSco
         return feats.features
 
     def _build(self, items: ItemTable, users: UserTable, catalog, examples: list[Example],
-               kb_pairs, valid_pairs, builder, timestamps: bool, seed: int) -> None:
+               kb_pairs: Pairs, valid_pairs: Pairs, builder, timestamps: bool,
+               seed: int) -> None:
         import torch
 
         from benchmark.llm import thread_choice
@@ -191,6 +196,7 @@ class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleSco
             self._info["trained_on"] = "harness split train part"
             self._build(items, users, cat, examples, pairs_of(train), pairs_of(valid), builder,
                         False, seed)
+            assert self.history is not None  # remembered by fit before _fit
             self._recent = recent_history(self.history)
             self.grounder = Grounder(SilverBuilder(cat, self.history, strict=False), items)
 
@@ -274,10 +280,12 @@ class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleSco
                 text = tok.decode(list(head) + t, skip_special_tokens=True).strip()
                 skip = len(tok.decode(list(head), skip_special_tokens=True).strip())
                 texts.append(whole_sentences(text, skip=skip))
+        grounder = self.grounder
         for n, (u, i) in enumerate(todo):
             recent = self._recent.get(u, ((), ()))
-            self._halves[(u, i)] = (self.grounder(u, i, texts[2 * n], recent),
-                                    self.grounder(u, i, texts[2 * n + 1], recent))
+            assert grounder is not None, "fit first"
+            self._halves[(u, i)] = (grounder(u, i, texts[2 * n], recent),
+                                    grounder(u, i, texts[2 * n + 1], recent))
 
     def explain_contrastive(self, users, items) -> list[tuple[str, str]]:
         with self._threads():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from typing import cast
 
 import numpy as np
 import torch
@@ -107,7 +108,8 @@ def train(net: ERNet, examples: list[Example], reasons: list[str] | None,
                         and step % cfg.mrt_every == 0:
                     parts["explanation"] = parts["explanation"] + cfg.beta * _mrt_loss(
                         net, [examples[i] for i in idx], None, [reasons[i] for i in idx])
-                loss = sum(weights.weight(t) * v for t, v in parts.items())
+                # a tensor: every run trains at least one task
+                loss = cast(torch.Tensor, sum(weights.weight(t) * v for t, v in parts.items()))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
