@@ -111,7 +111,8 @@ def _run_logger(log_file: Path):
     handler.addFilter(RemoveColorFilter())
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setLevel(logging.WARNING)
-    logger.addHandler(handler), logger.addHandler(stderr)
+    logger.addHandler(handler)
+    logger.addHandler(stderr)
     try:
         yield logger
     finally:

@@ -110,7 +110,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if not (args.out or args.output or args.out_dir):
             return 0
     fmt, path, option, folder = _report_target(args)
-    if folder:
+    if folder and path is not None:  # (a folder target always has a path)
         files, skipped = write_report(runs, folder_arg(path, option), sig,
                                       plots=not args.no_plots, metrics=tuple(args.metrics or ()))
         for f in files:

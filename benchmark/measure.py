@@ -40,7 +40,7 @@ THREADS_VAR = "RECBENCH_THREADS"
 
 
 def hardware() -> dict:
-    info = {"platform": platform.platform(), "machine": platform.machine(),
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
             "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
     try:
         import psutil

@@ -113,7 +113,7 @@ def patch_ray_stub() -> None:
         return
     tune = _RayTuneStandIn("ray.tune", "stand-in: ray is not installed; any use raises")
     ray = types.ModuleType("ray", "stand-in: ray is not installed; any use raises")
-    ray.tune = tune
+    setattr(ray, "tune", tune)  # noqa: B010 (a plain module: no typed attribute to assign)
     sys.modules["ray"], sys.modules["ray.tune"] = ray, tune
     try:
         importlib.import_module("recbole.quick_start")

@@ -187,7 +187,8 @@ def fidelity(stances: Sequence[int], predicted_like: Sequence[bool]) -> tuple[fl
     return float((s == p).mean()), float((s != 0).mean())
 
 
-def alignment_accuracy(chosen: Sequence[int], target_top1: Sequence[int]) -> float:
+def alignment_accuracy(chosen: Sequence[int] | np.ndarray,
+                       target_top1: Sequence[int] | np.ndarray) -> float:
     """RecExplainer's alignment: share of users whose pick equals the target model's top-1."""
     a, b = np.asarray(chosen), np.asarray(target_top1)
     if a.shape != b.shape or a.size == 0:

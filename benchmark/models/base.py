@@ -86,6 +86,8 @@ class Recommender(ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.RANK, Capability.SCORE})
     #: modalities the model uses, e.g. {"interactions", "text"}; recorded with every result
     modalities: ClassVar[frozenset[str]] = frozenset({"interactions"})
+    #: (id(train), id(valid)) while inside ``fit`` (set and reset by _Fitting; unset otherwise)
+    _fit_inputs: tuple[int, int] | None
 
     def __init__(self, config: dict[str, Any] | None = None, *, workdir: Path | None = None,
                  name: str | None = None) -> None:

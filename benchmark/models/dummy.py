@@ -50,6 +50,7 @@ class DummyRecommender(Recommender):
         users = np.asarray(users, dtype=np.int64)
         items = np.arange(self.n_items)[None, :]
         if self.config.base == "popularity":
+            assert self._popularity is not None, "fit first"
             scores = np.tile(self._popularity, (len(users), 1))
         else:
             scores = ((users[:, None] + items) % self.n_items).astype(np.float64)

@@ -30,7 +30,7 @@ def git_commit(cwd: Path | None = None) -> str | None:
 
 
 def package_versions() -> dict[str, str | None]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

@@ -71,7 +71,8 @@ def job_fingerprint(suite: Any, entry: Any, dataset_entry: Any, split: Any,
     """The fingerprint of one (model entry, dataset, seed) job of ``suite`` on ``split``."""
     config = build_config(model_class(entry.name).Config, dict(entry.params),
                           f"suite model {entry.key!r}")
-    model_config = (dataclasses.asdict(config) if dataclasses.is_dataclass(config)
+    model_config = (dataclasses.asdict(config)
+                    if dataclasses.is_dataclass(config) and not isinstance(config, type)
                     else dict(vars(config)))
     return make_fingerprint({
         "model_class": MODELS[entry.name],

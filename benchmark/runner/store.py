@@ -116,7 +116,8 @@ def write_run(folder: Path, *, config: dict, metrics: dict, per_user: dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "error.json").unlink(missing_ok=True)  # our own folder: the caller holds its lock
     npz = io.BytesIO()
-    np.savez_compressed(npz, **per_user)
+    # numpy's stub types **kwds as if they could be allow_pickle (a bool); they are arrays
+    np.savez_compressed(npz, **per_user)  # type: ignore[arg-type]
     blobs = {
         "config.json": _json_bytes(config),
         "metrics.json": _json_bytes({"schema_version": SCHEMA_VERSION,

@@ -30,6 +30,7 @@ recommends popular items is easy to "align" with, and this says how easy.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from pydantic import Field
@@ -75,12 +76,15 @@ class AlignmentTrack:
         if not isinstance(probe, ModelExplainer):
             result.info["alignment_skipped"] = f"{probe.name} does not explain another model"
             return result
-        return self.evaluate(ctx.fitted_model(), ctx.split, ctx.seed, result)
+        # the fitted model is of the probe's class
+        return self.evaluate(cast(ModelExplainer, ctx.fitted_model()), ctx.split, ctx.seed,
+                             result)
 
     def evaluate(self, model: ModelExplainer, split, seed: int,
                  result: TrackResult | None = None) -> TrackResult:
         result = result or TrackResult(track=self.name)
         s, target = self.s, model.explained_model
+        assert target is not None  # set by the explainer's fit
         history = split.train.concat(split.valid)
         rng = np.random.default_rng(seed + 11)
         trained = set(np.asarray(model.alignment_train_users).tolist())

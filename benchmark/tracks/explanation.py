@@ -298,6 +298,7 @@ class ExplanationTrack:
 
     def _alignment(self, model: ModelExplainer, split, users, seed, result) -> float:
         target = model.explained_model
+        assert target is not None  # set by the explainer's fit
         rng = np.random.default_rng(seed + 2)
         cands = np.stack([rng.choice(split.n_items, self.s.alignment_candidates, replace=False)
                           for _ in users])
