@@ -26,7 +26,9 @@ class ExplainRecConfig:
     #: "default" (or "") = SmolLM2-135M-Instruct; "trained-here" = the test fixture; else a
     #: local causal-LM checkpoint folder (benchmark.llm.resolve_backbone)
     backbone: str = "default"
-    dataset: str = "ml-100k"  # whose catalogue trains the default backbone (and protocol side data)
+    #: whose catalogue trains the "trained-here" backbone; the protocol side data come from the
+    #: dataset being run (a different dataset named here is an error there)
+    dataset: str = "ml-100k"
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05

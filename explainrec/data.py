@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from benchmark.data.dataset import DatasetData
 from benchmark.data.demographics import age_band
 from benchmark.data.types import Catalog, Interactions
 from benchmark.errors import DataError
@@ -130,15 +131,11 @@ class ProtocolSide:
     ratings: dict[tuple[str, str], float]
 
     @classmethod
-    def load(cls, dataset: str) -> ProtocolSide:
-        from benchmark.config.dataset_spec import load_dataset_spec
-        from benchmark.data.loaders import load_raw
-
-        spec, base = load_dataset_spec(dataset)
-        spec.check_files(base)
-        raw = load_raw(spec.loader, **spec.loader_args(base))
+    def from_data(cls, data: DatasetData) -> ProtocolSide:
+        """The tables of the dataset being run, as the harness resolved it."""
+        raw = data.raw()
         if raw.items is None:
-            raise DataError(f"{dataset}: no item metadata", "use MovieLens for the protocol")
+            raise DataError(f"{data.name}: no item metadata", "use MovieLens for the protocol")
         item_index = {str(i): n for n, i in enumerate(raw.items.index)}
         users = raw.users
         user_index = {str(u): n for n, u in enumerate(users.index)} if users is not None else {}

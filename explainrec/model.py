@@ -21,7 +21,12 @@ import numpy as np
 
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError
-from benchmark.models.abilities import ContrastiveExplainer, PromptedExplainer, SampleScorer
+from benchmark.models.abilities import (
+    ContrastiveExplainer,
+    DatasetReader,
+    PromptedExplainer,
+    SampleScorer,
+)
 from benchmark.models.base import Capability, Recommender
 from benchmark.threads import torch_threads
 from explainrec import attribution as attr
@@ -46,8 +51,12 @@ if TYPE_CHECKING:
 MAX_CALIBRATION_PAIRS = 4000
 
 
-class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleScorer):
+class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleScorer,
+                 DatasetReader):
     Config = ExplainRecConfig
+    #: ``dataset`` names the default backbone's corpus; the protocol's side data comes from the
+    #: dataset the harness runs (``DatasetReader``), and naming another one is an error
+    dataset_field = "dataset"
     capabilities = frozenset({Capability.RANK, Capability.SCORE, Capability.EXPLAIN,
                               Capability.COLD_USER, Capability.COLD_ITEM})
     modalities = frozenset({"interactions", "text"})
@@ -136,7 +145,7 @@ class ExplainRec(Recommender, ContrastiveExplainer, PromptedExplainer, SampleSco
         from benchmark.explain.silver import SilverBuilder
 
         with self._threads():
-            side = ProtocolSide.load(self.config.dataset)
+            side = ProtocolSide.from_data(self.require_dataset())
             self._side = side
             every = [side.example(s) for s in train]
             examples = self._cap(every, seed)

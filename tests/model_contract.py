@@ -17,6 +17,7 @@ from benchmark.explain.contrastive import ContrastivePair
 from benchmark.metrics.ranking import ranking_metrics
 from benchmark.models.abilities import (
     ContrastiveExplainer,
+    DatasetReader,
     ModelExplainer,
     PromptedExplainer,
     SampleScorer,
@@ -135,12 +136,33 @@ class RecommenderContract:
         from benchmark.protocols.tallrec import load_protocol
         from benchmark.runner.prepare import resolve_dataset
 
-        data = load_protocol(resolve_dataset("ml-100k"))
+        dataset = resolve_dataset("ml-100k")
+        data = load_protocol(dataset)
         params = self.params if self.samples_params is None else self.samples_params
         model = build_model(self.model_name, params, workdir=tmp_path / "samples")
+        if isinstance(model, DatasetReader):  # as the track does: the job's dataset first
+            model.use_dataset(dataset)
         model.fit_samples(data.train[:16], data.valid[:8], data.titles, seed=0)
         s = np.asarray(model.score_samples(data.test[:6]))
         assert s.shape == (6,) and np.isfinite(s).all()
+
+    def test_dataset_reader_takes_the_run_dataset(self):
+        cls = model_class(self.model_name)
+        if not issubclass(cls, DatasetReader):
+            pytest.skip("no 'dataset' ability")
+        from benchmark.errors import BenchError, ConfigError
+        from benchmark.runner.prepare import resolve_dataset
+
+        model = build_model(self.model_name, self.params)
+        with pytest.raises(BenchError, match="needs the dataset being run"):
+            model.require_dataset()
+        data = resolve_dataset("ml-100k")
+        model.use_dataset(data)
+        assert model.require_dataset() is data
+        if cls.dataset_field is not None:  # an older config naming another dataset: an error
+            other = build_model(self.model_name, {**self.params, cls.dataset_field: "ml-1m"})
+            with pytest.raises(ConfigError, match="'ml-1m'.*'ml-100k'"):
+                other.use_dataset(data)
 
     def test_same_seed_same_scores(self, fitted, split_synthetic, tmp_path):
         again = build_model(self.model_name, self.params, workdir=tmp_path)

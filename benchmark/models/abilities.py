@@ -18,16 +18,19 @@ how the track uses it).
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from benchmark.errors import BenchError, ConfigError
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.capability import Capability
 
 if TYPE_CHECKING:
+    from benchmark.data.dataset import DatasetData
     from benchmark.explain.contrastive import ContrastivePair
     from benchmark.models.base import Recommender
     from benchmark.protocols.tallrec import TallrecSample
@@ -155,9 +158,57 @@ class SampleScorer(Ability):
         """One score per sample, higher = more likely liked."""
 
 
+class DatasetReader(Ability):
+    """Reads side data of the dataset being run (raw item and user tables, ratings) beyond the
+    split. The harness resolves the dataset once and hands it over (``use_dataset``) before
+    every ``fit`` and ``fit_samples``; the model never names a dataset file itself.
+
+    ``dataset_field`` names a config field that older configs use to name the dataset (kept so
+    their fingerprints stay the same): left at its default, the harness's dataset wins; set to
+    another dataset than the one being run, it is a clear error.
+    """
+
+    capability = Capability.DATASET
+    #: the config field that names a dataset in older configs (None: none)
+    dataset_field: ClassVar[str | None] = None
+    dataset_data: DatasetData | None = None
+
+    def use_dataset(self, data: DatasetData) -> None:
+        """Take the dataset the harness resolved (before training)."""
+        if self.dataset_field is not None:
+            config = getattr(self, "config", None)
+            named = getattr(config, self.dataset_field, None)
+            default = _field_default(config, self.dataset_field)
+            if named is not None and named != default and named != data.name:
+                raise ConfigError(
+                    f"model {self.name!r}: params {self.dataset_field} = {named!r}, but this "
+                    f"job runs dataset {data.name!r}; its side data comes from the dataset "
+                    "being run", f"remove {self.dataset_field!r} from the model's params (or "
+                    f"set it to {data.name!r})")
+        self.dataset_data = data
+
+    def require_dataset(self) -> DatasetData:
+        """The dataset handed over by the harness (an error when there is none)."""
+        if self.dataset_data is None:
+            raise BenchError(f"model {self.name!r} needs the dataset being run, and none was "
+                             "handed to it", "run it through a track (recbench run), or call "
+                             "use_dataset(benchmark.runner.prepare.resolve_dataset(name)) "
+                             "before fitting")
+        return self.dataset_data
+
+
+def _field_default(config: Any, name: str) -> Any:
+    """A dataclass field's default (None when it has none)."""
+    for f in dataclasses.fields(config) if dataclasses.is_dataclass(config) else ():
+        if f.name == name:
+            return None if f.default is dataclasses.MISSING else f.default
+    return None
+
+
 #: every ability type, in the order errors list them
 ABILITY_TYPES: tuple[type[Ability], ...] = (HistoryScorer, ContrastiveExplainer,
-                                            PromptedExplainer, ModelExplainer, SampleScorer)
+                                            PromptedExplainer, ModelExplainer, SampleScorer,
+                                            DatasetReader)
 
 
 def ability_types(cls: type) -> list[type[Ability]]:

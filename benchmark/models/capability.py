@@ -26,3 +26,6 @@ class Capability(StrEnum):
     ALIGNMENT = "alignment"
     #: trains and scores on a protocol's own samples, e.g. TALLRec's (``abilities.SampleScorer``)
     SAMPLES = "samples"
+    #: reads the job's dataset side data (raw items, users, ratings), handed to it by the
+    #: harness before it trains (``abilities.DatasetReader``)
+    DATASET = "dataset"

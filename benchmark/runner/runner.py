@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.config.dataset_spec import load_dataset_spec
 from benchmark.config.suite import SuiteSpec
 from benchmark.errors import BenchError, UnknownNameError
+from benchmark.models.abilities import DatasetReader
 from benchmark.models.base import build_config
 from benchmark.progress import silenced
 from benchmark.registry import model_class
@@ -26,7 +26,7 @@ from benchmark.runner.env import collect_env
 from benchmark.runner.executors import ExecutorSettings, Job, run_local, run_ray
 from benchmark.runner.fingerprint import job_fingerprint
 from benchmark.runner.job import JobOutcome, run_job, tag
-from benchmark.runner.prepare import prepare_split
+from benchmark.runner.prepare import prepare_split, resolve_dataset
 from benchmark.runner.suite_progress import SuiteProgress
 
 log = logging.getLogger("recbench")
@@ -45,11 +45,16 @@ class SuiteOutcome:
 
 def preflight(suite: SuiteSpec) -> None:
     """Check data files, every model's params and abilities before anything trains."""
-    for d in suite.datasets:
-        spec, base = load_dataset_spec(d.name)
-        spec.check_files(base)
+    datasets = [resolve_dataset(d.name) for d in suite.datasets]
+    for data in datasets:
+        data.spec.check_files(data.base)
     for m in suite.models:
-        build_config(model_class(m.name).Config, dict(m.params), f"suite model {m.key!r}")
+        cls = model_class(m.name)
+        build_config(cls.Config, dict(m.params), f"suite model {m.key!r}")
+        if issubclass(cls, DatasetReader):  # a config naming another dataset: refused now
+            model = cls(dict(m.params), name=m.key)
+            for data in datasets:
+                model.use_dataset(data)
     check_abilities(suite)  # every track a model entry names can use that model
 
 

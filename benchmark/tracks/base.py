@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import BenchError
+from benchmark.models.abilities import DatasetReader
 from benchmark.results import MetricKey, MetricRow, TrackResult
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class TrackContext:
     def fitted_model(self) -> Recommender:
         """The job's model trained on ``split.train`` (``split.valid`` for early stopping)."""
         if self._fitted is None:
-            model = self.build_model()
+            model = self.prepared(self.build_model())
             probe = self.memory_probe() if self.memory_probe is not None else None
             t0 = time.perf_counter()
             if probe is not None:
@@ -72,6 +73,13 @@ class TrackContext:
             self.fit_seconds = time.perf_counter() - t0
             self._fitted = model
         return self._fitted
+
+    def prepared(self, model: Recommender) -> Recommender:
+        """``model``, handed this job's dataset first when it reads side data
+        (``DatasetReader``); every fit made through the context goes through here."""
+        if isinstance(model, DatasetReader):
+            model.use_dataset(self.require_data())
+        return model
 
     def require_data(self) -> DatasetData:
         """This job's dataset (spec and raw side data), for a track that reads raw files."""
@@ -98,7 +106,7 @@ class TrackContext:
 
         ``purpose`` names the fit in ``extra_fit_seconds`` and the model's work folder.
         """
-        model = self.build_model(purpose)
+        model = self.prepared(self.build_model(purpose))
         t0 = time.perf_counter()
         model.fit(train, valid, seed=self.seed)
         self.extra_fit_seconds[purpose] = time.perf_counter() - t0

@@ -22,6 +22,7 @@ from benchmark.llm.cache import cache_stats
 from benchmark.metrics.pointwise import auc
 from benchmark.models.abilities import SampleScorer
 from benchmark.models.capability import Capability
+from benchmark.protocols import tallrec as proto
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
 from benchmark.tracks.common import check_scores
 
@@ -47,8 +48,6 @@ class TallrecTrack:
         self.progress = progress
 
     def run(self, ctx: TrackContext) -> TrackResult:
-        from benchmark.protocols import tallrec as proto
-
         result = TrackResult()
         model = ctx.build_model("tallrec")  # its own work folder: <run>/tallrec
         if not isinstance(model, SampleScorer):
@@ -56,6 +55,7 @@ class TallrecTrack:
                                               "fit_samples/score_samples")
             return result
         data = proto.load_protocol(ctx.require_data())
+        ctx.prepared(model)
         test, subset = test_questions(data.test, self.s)
         t0 = time.perf_counter()
         model.fit_samples(data.train, data.valid, data.titles, seed=ctx.seed)
