@@ -145,6 +145,7 @@ class RecExplainer(Recommender, ModelExplainer):
         all_users = np.arange(self.n_users, dtype=np.int64)
         self.view = target_view(self.explained_model, self.history, all_users, c.embedding_dim,
                                 keep=max(200, c.interest_far + 50))
+        assert self.history is not None  # remembered by fit before _fit
         self.recent, older = _recent_and_older(self.history, c.history_len)
         rng = np.random.default_rng(seed)
         eligible = np.array([u for u in all_users
@@ -207,7 +208,7 @@ class RecExplainer(Recommender, ModelExplainer):
         with torch_threads(self.config.num_threads):
             return fn(*args)
 
-    def align_scores(self, task: str, users: np.ndarray, items: np.ndarray,
+    def align_scores(self, task: str, users: np.ndarray | None, items: np.ndarray | None,
                      candidates: np.ndarray) -> np.ndarray:
         """The LM's score (mean token log-probability) of each candidate's title as the answer
         to ``task`` ("item_title", "history", "next_item", "ranking"): (n, c)."""
