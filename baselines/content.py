@@ -1,7 +1,7 @@
 """Content-based recommender for cold start: MiniLM item texts matched against user profiles.
 
-Items are the L2-normalised all-MiniLM-L6-v2 embeddings of their texts (``benchmark.features``,
-contracts item 4). A user's profile is the mean embedding of the items they liked in their
+Items are the L2-normalised all-MiniLM-L6-v2 embeddings of their texts (``benchmark.features``).
+A user's profile is the mean embedding of the items they liked in their
 history (train + valid; all their items when none is liked): for a new user with N support
 interactions, exactly those N items. A user with no history at all (zero-shot) gets the mean
 profile of training users with the same demographics (gender, age band, occupation), else of all

@@ -3,7 +3,7 @@
 ``MultimodalRecommender.fit`` loads the item features of the split's catalog (text by default;
 visual when a feature file or images + a local CLIP are given), refuses to train without any,
 and records in ``fit_info()`` the modalities used and each feature's provenance (encoder, weights
-sha256, content hash), as contracts item 5 asks.
+sha256, content hash).
 """
 
 from __future__ import annotations

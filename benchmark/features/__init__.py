@@ -1,4 +1,4 @@
-"""Item features for multimodal and content-based models (DESIGN.md, contracts item 4).
+"""Item features for multimodal and content-based models (DESIGN.md, "Layout").
 
     from benchmark.features import load_item_features, item_texts
 

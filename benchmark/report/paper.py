@@ -64,7 +64,7 @@ class Column(Strict):
 
 class Row(Strict):
     name: str
-    #: registry model name (contracts item 3)
+    #: registry model name
     model: str
     #: params the run must have (compared with the run's full model config)
     params: dict[str, Any] = {}

@@ -86,7 +86,7 @@ class Run:
 
     @property
     def modalities(self) -> list[str]:
-        """modalities_used from fit_info (contracts item 5), else the class's declared ones."""
+        """modalities_used from fit_info, else the class's declared ones."""
         m = self.config.get("model", {})
         used = (m.get("fit") or {}).get("modalities_used")
         return sorted(used if used is not None else m.get("modalities", []))

@@ -5,7 +5,7 @@ model is trained twice more, on fresh instances (``ctx.fit_extra``): once on the
 training set, which serves every support size and the new items together, and once on the
 cross-domain set; both fit times are recorded (``info["cold_start_fit_seconds"]``).
 
-Protocols (contracts item 2): "new_user" (the default support size), "new_user_n{N}" (the other
+Protocols: "new_user" (the default support size), "new_user_n{N}" (the other
 sizes), "new_item", "cross_domain". Metrics per protocol: pointwise "auc", "gauc" and
 "gauc_pairs" (``benchmark.metrics.pointwise``) over the evaluated (user, item) pairs labelled
 like / dislike (rating >= threshold), and the ranking metrics at each k:
@@ -15,7 +15,7 @@ like / dislike (rating >= threshold), and the ranking metrics at each k:
   positives among them.
 - cross-domain: rank the target-domain items; truth = the user's target positives.
 
-Fallback (contracts item 2): a model without the ``cold_user`` capability is never asked about a
+Fallback: a model without the ``cold_user`` capability is never asked about a
 user with no training interaction (support size 0): those users get popularity scores from the
 cold-start training set. A model without ``cold_item`` is never asked about new items: they all
 get their training popularity, which is 0 for every new item, so every new item ties (AUC 0.5 by

@@ -1,6 +1,6 @@
 """The efficiency track: training time, per-request latency, batched throughput, memory, size.
 
-Rows (contracts item 2), protocol "cuda" when the model's fit used the GPU, else "cpu":
+Rows, protocol "cuda" when the model's fit used the GPU, else "cpu":
 
 - train_seconds: wall time of the main fit (``ctx.fitted_model``; the fit happens here if no track
   asked for the model before). The paper's "Training Time (hours)" is train_seconds / 3600.
