@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
 
+from benchmark.config.messages import format_validation_error
 from benchmark.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -56,35 +58,16 @@ def _cutoffs(ks: list[int]) -> list[int]:
 Cutoffs = Annotated[list[int], AfterValidator(_cutoffs)]
 
 
-_NUMBER_TYPES = {"int_type", "float_type", "int_parsing", "float_parsing", "int_from_float"}
-
-
-def format_validation_error(err: ValidationError, where: str) -> ConfigError:
-    lines = []
-    quoted = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
-            lines.append(f"unknown key {loc!r}")
-        elif e["type"] == "missing":
-            lines.append(f"missing required key {loc!r}")
-        else:
-            given = e.get("input")
-            lines.append(f"key {loc!r}: {e['msg']} (got {given!r})")
-            if e["type"] in _NUMBER_TYPES and isinstance(given, str):
-                quoted.append(f"{loc.rsplit('.', 1)[-1]} = {given}")
-    fix = "see the documented keys in README.md (Suites and datasets)"
-    if quoted:
-        fix = (f"write numbers without quotes ({', '.join(quoted)}); strings are never "
-               f"converted to numbers. {fix}")
-    return ConfigError(f"{where}: " + "; ".join(lines), fix)
-
-
-def parse_model(cls: type[M], data: dict[str, Any], where: str) -> M:
+def parse_model(cls: type[M], data: dict[str, Any], where: str,
+                fields: Mapping[str, Any] | None = None) -> M:
+    """``cls`` validated from ``data``; its errors name ``where``, the key and the fix
+    (``fields``: the valid top-level keys and their types, by default the model's fields)."""
     try:
         return cls.model_validate(data)
     except ValidationError as err:
-        raise format_validation_error(err, where) from None
+        if fields is None:
+            fields = {name: f.annotation for name, f in cls.model_fields.items()}
+        raise format_validation_error(err, where, fields) from None
 
 
 def read_toml(path: Path) -> dict[str, Any]:

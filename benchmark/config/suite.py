@@ -293,6 +293,15 @@ def _dataset_paths(raw: dict[str, Any], suite_path: Path) -> dict[str, Any]:
     return {**raw, "datasets": out}
 
 
+def _suite_keys() -> dict[str, Any]:
+    """A suite file's valid top-level keys and their types: the fields, and one table per track."""
+    from benchmark.registry import TRACKS
+
+    keys: dict[str, Any] = {k: f.annotation for k, f in SuiteSpec.model_fields.items()
+                            if k != "sections"}
+    return {**keys, **{track: dict for track in TRACKS}}
+
+
 def load_suite(path: str | Path) -> SuiteSpec:
     """Read and validate a suite file; model and dataset names are checked against registries.
     Datasets given by path are resolved against the suite file's folder and registered in this
@@ -302,7 +311,7 @@ def load_suite(path: str | Path) -> SuiteSpec:
     path = Path(path)
     raw = _dataset_paths(read_toml(path), path)
     _one_folder_each(raw, path)
-    suite = parse_model(SuiteSpec, raw, str(path))
+    suite = parse_model(SuiteSpec, raw, str(path), _suite_keys())
     for track in suite.sections:  # every section checked now, not mid-run
         try:
             suite.settings_for(track)
