@@ -17,7 +17,7 @@ from benchmark.config.base import Strict, parse_model, read_toml
 from benchmark.config.names import safe_name
 from benchmark.data.loaders import LoaderKind
 from benchmark.data.split import SplitSpec, check_ratios
-from benchmark.errors import UnknownNameError
+from benchmark.errors import DataError, UnknownNameError
 
 #: where dataset TOML files live, relative to the project root
 DATASET_DIR = Path(__file__).resolve().parents[2] / "datasets"
@@ -110,8 +110,6 @@ class DatasetSpec(Strict):
 
     def check_files(self, base: Path) -> None:
         """Fail fast, before any training, when a raw file or folder is missing."""
-        from benchmark.errors import DataError
-
         for key, path in self.resolved_paths(base).items():
             if not path.exists():
                 where = f"download it from {self.download} and " if self.download else ""

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.errors import BenchError, DataError
+from benchmark.report.comparable import reasons_not_comparable
+from benchmark.report.compare import metric_sides, pair_sides, paired_p, selected
 from benchmark.report.metric_meta import direction
-from benchmark.report.runs import MetricKey, Run, group_runs
+from benchmark.report.runs import RERUN_FIX, MetricKey, Run, group_runs
 from benchmark.stats.corrections import correct
 from benchmark.stats.pairing import mean_by_user
 from benchmark.stats.seeds import summarize
@@ -77,8 +79,6 @@ def per_user_over_seeds(runs: dict[int, Run], key: MetricKey, seeds: list[int]):
 def build_boards(runs: list[Run], significance: SignificanceSpec | None = None,
                  metrics: tuple[str, ...] = ()) -> list[Board]:
     """``metrics``: only these columns (labels like 'ndcg@10', 'full/ndcg@10'); all if empty."""
-    from benchmark.report.compare import selected
-
     groups = group_runs(runs)
     sections: dict[tuple[str, str, str], list[MetricKey]] = {}
     for r in runs:
@@ -175,7 +175,7 @@ def language_models(run: Run) -> set[str]:
 
 
 def _mark_best(cells, models, key: MetricKey) -> None:
-    sign = direction(key.metric)
+    sign = direction(key.metric, key.track)
     if sign == 0:
         return
     present = [(cells[(m, key.label)].mean * sign, m) for m in models if (m, key.label) in cells]
@@ -191,10 +191,6 @@ def _daggers(board: Board, groups, sig: SignificanceSpec) -> None:
     if sig.baseline not in board.models:
         board.notes.append(f"no † column: baseline {sig.baseline!r} has no run here")
         return
-    from benchmark.report.comparable import reasons_not_comparable
-    from benchmark.report.compare import metric_sides, pair_sides, paired_p
-    from benchmark.report.runs import RERUN_FIX
-
     base_runs = groups[(board.dataset, sig.baseline)]
     tests, untested = [], []
     refused = {}
@@ -207,7 +203,7 @@ def _daggers(board: Board, groups, sig: SignificanceSpec) -> None:
     board.notes += [f"no † for {m}: not comparable with {sig.baseline} ({w})"
                     for m, w in refused.items()]
     for key in board.metrics:
-        if direction(key.metric) == 0:
+        if direction(key.metric, key.track) == 0:
             continue
         for model in board.models:
             if (model == sig.baseline or model in refused
@@ -229,7 +225,7 @@ def _daggers(board: Board, groups, sig: SignificanceSpec) -> None:
             p = paired_p(paired, weights, sig.test).pvalue
             diff = (np.average(paired.diff, weights=weights) if weights is not None
                     else paired.diff.mean())
-            better = np.sign(diff) == direction(key.metric)
+            better = np.sign(diff) == direction(key.metric, key.track)
             tests.append((model, key.label, p, better))
     if tests:
         adjusted = correct([t[2] for t in tests], sig.correction)

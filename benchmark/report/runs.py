@@ -20,6 +20,7 @@ import numpy as np
 from benchmark.errors import DataError
 from benchmark.results import MetricKey
 from benchmark.runner import store
+from benchmark.runner.fingerprint import result_settings
 from benchmark.stats.pairing import mean_by_user
 
 #: what to do about a damaged run folder: these files are only ever written by `recbench run`
@@ -136,11 +137,9 @@ class Run:
         return users[defined], values[defined]
 
     def protocol_settings(self, track: str) -> dict:
-        """The track's settings that change what a number means (not batch sizes)."""
-        from benchmark.runner.fingerprint import NEUTRAL_SETTINGS
-
-        s = self.config.get("track_settings", {}).get(track, {})
-        return {k: v for k, v in s.items() if k not in NEUTRAL_SETTINGS}
+        """The track's settings that change what a number means (not the knobs the track
+        declares neutral: batch sizes, memory budgets)."""
+        return result_settings(track, self.config.get("track_settings", {}).get(track, {}))
 
 
 @dataclass(frozen=True)

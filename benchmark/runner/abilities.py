@@ -16,6 +16,7 @@ from typing import Any
 from benchmark.errors import ConfigError
 from benchmark.models.abilities import abilities_of, ability_type, declaration_problems
 from benchmark.models.capability import Capability
+from benchmark.registry import model_class, track_class
 
 
 def track_requirements(track_cls: type) -> frozenset[Capability]:
@@ -25,8 +26,6 @@ def track_requirements(track_cls: type) -> frozenset[Capability]:
 
 def ability_problems(suite: Any) -> list[str]:
     """One line per (model entry, track) whose model lacks what the track needs."""
-    from benchmark.registry import model_class, track_class
-
     out: list[str] = []
     for entry in suite.models:
         cls = model_class(entry.name)
