@@ -112,11 +112,12 @@ def test_bench_coldstart_full_ranking(benchmark, split):
 
 
 def test_bench_explanation_scoring(benchmark, split):
+    from benchmark.runner.prepare import resolve_dataset
     from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 
     model = _Pop()
     model.fit(split.train, split.valid, seed=0)
     track = ExplanationTrack(ExplanationSettings(max_pairs=200), None, progress=False)
-    result = benchmark(track.evaluate, model, split, "ml-100k", 0)
+    result = benchmark(track.evaluate, model, split, resolve_dataset("ml-100k"), 0)
     rows = {r.metric: r.value for r in result.rows}
     assert len(result.samples) == 200 and rows["fidelity"] > 0

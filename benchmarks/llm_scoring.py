@@ -100,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     from benchmark.llm.prefix import length_buckets, shared_prefix_length
     from benchmark.protocols import tallrec as proto
+    from benchmark.runner.prepare import resolve_dataset
 
     torch.set_num_threads(args.threads)
-    data = proto.load_protocol("ml-100k")
+    data = proto.load_protocol(resolve_dataset("ml-100k"))
     prompts = [proto.prompt(s, data.titles) for s in data.test[:args.n]]
     bb = load_backbone(resolve_backbone("default"), kind="causal", device=args.device)
     full = find_label_tokens(bb.tokenizer, *proto.ANSWERS, context=proto.RESPONSE_CONTEXT)
