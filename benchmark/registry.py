@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import BenchError, UnknownNameError
 from benchmark.offline import go_offline
+from benchmark.track_meta import JOB_METRICS, MetricMeta, TrackMeta
 
 if TYPE_CHECKING:
     from benchmark.models.base import Recommender
@@ -112,3 +113,21 @@ def track_class(name: str) -> Any:  # a track class (tracks share no base class 
     if name not in TRACKS:
         raise UnknownNameError("track", name, TRACKS)
     return _load(TRACKS[name])
+
+
+def track_meta(name: str) -> TrackMeta:
+    """What track ``name`` declares about its numbers (``benchmark.track_meta``); a track that
+    declares nothing gets the defaults."""
+    meta = getattr(track_class(name), "meta", None)
+    return meta if isinstance(meta, TrackMeta) else TrackMeta()
+
+
+def metric_meta(metric: str, track: str | None = None) -> MetricMeta:
+    """The declaration of ``metric``: its track's when the track is named and declares it,
+    else the first registered track's (or efficiency.json's, ``JOB_METRICS``) that does; an
+    undeclared metric reads as a higher-is-better quality number."""
+    tracks = ([track] if track in TRACKS else []) + list(TRACKS)
+    for meta in (track_meta(t).metric(metric) for t in tracks):
+        if meta is not None:
+            return meta
+    return next((m for m in JOB_METRICS if m.matches(metric)), MetricMeta(metric))

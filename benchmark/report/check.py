@@ -44,6 +44,7 @@ import warnings
 import numpy as np
 from scipy import stats as sps
 
+from benchmark.registry import metric_meta
 from benchmark.report.check_costs import (  # noqa: F401  (re-exported)
     CPU_TWINS,
     EFFICIENCY_FILE_KEYS,
@@ -57,7 +58,6 @@ from benchmark.report.check_types import CheckOptions, CheckResult, Line, few
 from benchmark.report.comparable import reasons_not_comparable
 from benchmark.report.compare import metric_sides, pair_sides, paired_p, selected
 from benchmark.report.headline import is_headline
-from benchmark.report.metric_meta import direction
 from benchmark.report.runs import RERUN_FIX, Run, group_runs
 from benchmark.stats.corrections import correct
 
@@ -180,13 +180,15 @@ def _quality(key: tuple[str, str], old: dict[int, Run], new: dict[int, Run],
     lines = []
     ref_old, ref_new = next(iter(old.values())), next(iter(new.values()))
     for mk in ref_old.values:
-        if mk not in ref_new.values or mk.track == "efficiency" or direction(mk.metric) <= 0:
+        meta = metric_meta(mk.metric, mk.track)
+        # costs (declared with a cost kind) are gated by growth in check_costs, not tested here
+        if mk not in ref_new.values or meta.cost != "none" or meta.sign <= 0:
             continue
         if not selected(mk, opts.metrics):
             continue
         vo = [r.values[mk] for r in old.values() if mk in r.values]
         vn = [r.values[mk] for r in new.values() if mk in r.values]
-        sign = direction(mk.metric)
+        sign = meta.sign
         line = Line(dataset, model, str(mk), float(np.mean(vo)), float(np.mean(vn)),
                     headline=is_headline(mk.track, mk.protocol, mk.metric, mk.k))
         lines.append(line)

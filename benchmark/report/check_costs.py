@@ -9,36 +9,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.registry import metric_meta
 from benchmark.report.check_types import Line
-from benchmark.report.metric_meta import direction
-from benchmark.report.runs import Run
+from benchmark.report.runs import MetricKey, Run
+from benchmark.track_meta import JOB_METRICS, MetricMeta
 
-EFFICIENCY_FILE_KEYS = ("fit_seconds", "inference_seconds", "peak_rss_mb_fit", "peak_rss_mb_eval",
-                        "fit_cpu_seconds", "job_seconds", "job_cpu_seconds")
+#: prefix of efficiency.json's costs (``JOB_METRICS``) among the cost names
+JOB_FILE = "efficiency.json"
+EFFICIENCY_FILE_KEYS = tuple(m.pattern for m in JOB_METRICS if m.cost != "none")
 #: wall-clock costs of efficiency.json and the CPU-time cost gated instead when both runs have
-#: it (``cpu_twin``); inference_seconds, summed over tracks, has no CPU time of its own: its CPU
-#: time is part of job_cpu_seconds
-CPU_TWINS = {"efficiency.json/fit_seconds": "efficiency.json/fit_cpu_seconds",
-             "efficiency.json/job_seconds": "efficiency.json/job_cpu_seconds",
-             "efficiency.json/inference_seconds": "efficiency.json/job_cpu_seconds"}
+#: it (``cpu_twin``, as ``JOB_METRICS`` declares)
+CPU_TWINS = {f"{JOB_FILE}/{m.pattern}": f"{JOB_FILE}/{m.cpu_twin}" for m in JOB_METRICS
+             if m.cpu_twin}
 #: verdict of a wall-clock cost left ungated because its CPU time is gated
 WALL_INFO = "info (wall)"
-#: shown but never gated: process RSS includes whatever the process held before the job (the
-#: data, earlier models of the suite), so it depends on job order, not only on the model; the
-#: efficiency track's own peak_memory_mb is gated instead
-INFO_ONLY = ("peak_rss_mb_fit", "peak_rss_mb_eval")
+#: shown but never gated (declared ``gated=False``): process RSS includes whatever the process
+#: held before the job (the data, earlier models of the suite), so it depends on job order, not
+#: only on the model; the efficiency track's own peak_memory_mb is gated instead
+INFO_ONLY = tuple(m.pattern for m in JOB_METRICS if not m.gated)
 
 
+def cost_meta(name: str) -> MetricMeta:
+    """The declaration of a cost named ``efficiency.json/<key>`` or ``track/protocol/metric``."""
+    head, _, key = name.partition("/")
+    if head == JOB_FILE:
+        return next((m for m in JOB_METRICS if m.matches(key)), MetricMeta(key))
+    mk = MetricKey.parse(name)
+    return metric_meta(mk.metric, mk.track)
 
-def floor_for(metric: str) -> float:
-    """Smallest absolute growth of a cost that can count as a regression."""
-    if "seconds" in metric:
-        return 1.0
-    if "_ms" in metric:
-        return 2.0
-    if "mb" in metric:
-        return 64.0
-    return 0.0
+
+def floor_for(name: str) -> float:
+    """Smallest absolute growth of a cost that can count as a regression (by its unit)."""
+    return cost_meta(name).floor
 
 
 
@@ -55,28 +57,27 @@ def _cost_values(runs: dict[int, Run]) -> dict[str, list[float]]:
             if on_gpu and "_cpu_" in k:
                 continue
             if isinstance(v, (int, float)):
-                out.setdefault(f"efficiency.json/{k}", []).append(float(v))
+                out.setdefault(f"{JOB_FILE}/{k}", []).append(float(v))
         for mk, v in r.values.items():
-            if direction(mk.metric) < 0:
+            meta = metric_meta(mk.metric, mk.track)
+            if meta.cost != "none" and meta.sign < 0:
                 out.setdefault(str(mk), []).append(v)
     return out
 
 
 def cpu_twin(name: str) -> str | None:
-    """The CPU-time cost measured beside a wall-clock one: ``.../train_seconds`` ->
-    ``.../train_cpu_seconds``, ``.../latency_ms_p50`` -> ``.../latency_cpu_ms_p50``, and
-    ``CPU_TWINS`` for efficiency.json; None for other costs and for GPU rows."""
+    """The CPU-time cost measured beside a wall-clock one, as its metric declares it
+    (``.../train_seconds`` -> ``.../train_cpu_seconds``, ``.../latency_ms_p50`` ->
+    ``.../latency_cpu_ms_p50``, ``CPU_TWINS`` for efficiency.json); None for other costs and for
+    GPU rows."""
     if name in CPU_TWINS:
         return CPU_TWINS[name]
     head, _, metric = name.rpartition("/")
     # GPU rows (protocol "cuda") keep wall time: GPU time is not CPU time
-    if name.startswith("efficiency.json/") or "cpu" in metric or "/cuda/" in name:
+    if name.startswith(f"{JOB_FILE}/") or "/cuda/" in name:
         return None
-    if metric.endswith("_seconds"):
-        return f"{head}/{metric.removesuffix('_seconds')}_cpu_seconds"
-    if metric.startswith("latency_ms_"):
-        return f"{head}/latency_cpu_ms_{metric.removeprefix('latency_ms_')}"
-    return None
+    twin = cost_meta(name).twin_of(metric)
+    return None if twin is None else f"{head}/{twin}"
 
 
 def cost_lines(key, old, new, opts) -> list[Line]:

@@ -171,7 +171,7 @@ def compare(runs: list[Run], opts: CompareOptions) -> pd.DataFrame:
                                  "compare runs made on the same split, protocol settings and "
                                  "metric version")
         keys = [k for k in seeds[shared[0]].values if k in base[shared[0]].values
-                and selected(k, opts.metrics) and direction(k.metric) != 0]
+                and selected(k, opts.metrics) and direction(k.metric, k.track) != 0]
         for key in keys:
             pu, pw = metric_sides(seeds, base, key, shared, shared)
             if pu.pooled:
@@ -232,7 +232,7 @@ def _row(dataset: str, model: str, key: MetricKey, runs: dict[int, Run], base: d
                 "rank_biserial": nan, "wins": 0, "ties": 0, "losses": 0}
     p, w = pair_sides(pu, pw, f"{model} vs {opts.baseline} {key}")
     test = paired_p(p, w, opts.test, seed=opts.seed)
-    wtl = win_tie_loss(p.a, p.b, higher_is_better=direction(key.metric) > 0)
+    wtl = win_tie_loss(p.a, p.b, higher_is_better=direction(key.metric, key.track) > 0)
     if w is None:
         ci = mean_diff_ci(p.a, p.b, confidence=opts.confidence, n_resamples=opts.n_resamples,
                           seed=opts.seed)

@@ -16,7 +16,7 @@ from tabulate import tabulate
 
 from benchmark.report.html_page import page
 from benchmark.report.leaderboard import Board, Cell
-from benchmark.report.metric_meta import NEUTRAL
+from benchmark.report.metric_meta import is_count
 
 # markers that survive tabulate's LaTeX escaping (letters only), replaced afterwards
 _TOKENS = {"QQBFQQ": r"\textbf{", "QQULQQ": r"\underline{", "QQENDQQ": "}",
@@ -60,7 +60,7 @@ def _rows(board: Board, style: str, decimals: int) -> tuple[list[str], list[list
         rows.append([name, html.escape(board.modalities[model]) if style == "html"
                      else board.modalities[model],
                      *[cell_text(board.cells.get((model, k.label)), style, decimals,
-                                 counts=k.metric in NEUTRAL) for k in board.metrics]])
+                                 counts=is_count(k.metric, k.track)) for k in board.metrics]])
     return headers, rows
 
 

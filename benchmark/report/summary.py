@@ -12,9 +12,10 @@ import json
 import shutil
 from pathlib import Path
 
-from benchmark.report.headline import HEADLINE, TRACK_HEADLINE, console_columns
+from benchmark.registry import track_meta
+from benchmark.report.headline import console_columns, console_order
 
-__all__ = ["HEADLINE", "TRACK_HEADLINE", "print_summary", "split_columns"]
+__all__ = ["print_summary", "split_columns"]
 
 #: narrowest table we draw (a terminal narrower than this gets this width anyway)
 MIN_WIDTH = 60
@@ -70,15 +71,16 @@ def _job_rows(jobs: list, headline: list) -> tuple[list[list[str]], str]:
 
 
 def _caption(suite, split_desc: str) -> str:
-    caption = split_desc
-    if "accuracy" in suite.tracks:
-        caption += (f"\nfull = all items minus train/valid; sampled = positives + "
-                    f"{suite.accuracy.sampled_negatives} frozen negatives; pointwise = "
-                    "labelled test pairs.")
-    if "cold_start" in suite.tracks or "efficiency" in suite.tracks:
-        caption += ("\ncold_start auc: pointwise on each cold set (see info for fallbacks "
-                    "and the cross-domain source); fit s (+extra fits on cold-start sets).")
-    return caption + "\njob s: wall time of the job (resumed: as recorded when it ran)."
+    """The split, then each track's declared caption (filled from its settings; a caption two
+    tracks share is said once)."""
+    lines = [split_desc]
+    for track in console_order(list(suite.tracks)):
+        text = track_meta(track).caption
+        if text:
+            text = text.format(**suite.settings_for(track).model_dump())
+            if text not in lines:
+                lines.append(text)
+    return "\n".join([*lines, "job s: wall time of the job (resumed: as recorded when it ran)."])
 
 
 def print_summary(suite, out: Path, outcome, width: int | None = None) -> None:

@@ -10,7 +10,7 @@ one the current suite gives the job (DESIGN.md, "Results"). The fields:
 - ``split``: the split's description (strategy, ratios, seed, kcore, like threshold, positives,
   sizes) and its content hash, which covers the raw data and the splitting code;
 - ``tracks``: the tracks this model runs, in order, each with its settings minus the knobs that
-  only trade memory for speed (``NEUTRAL_SETTINGS``);
+  only trade memory for speed (each track's ``meta.neutral_settings``);
 - ``metric_version``, ``schema_version`` (``store.py``), ``seed``.
 
 Not included, on purpose: package versions and the git commit (env.json records them; a code
@@ -26,12 +26,10 @@ import json
 from typing import Any
 
 from benchmark.models.base import build_config
-from benchmark.registry import MODELS, model_class
+from benchmark.registry import MODELS, TRACKS, model_class, track_meta
 from benchmark.runner import store
 
 FINGERPRINT_FORMAT = 1
-#: settings (at any track's top level) that change speed or memory, never a number
-NEUTRAL_SETTINGS = frozenset({"user_batch", "memory_budget_mb"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +58,12 @@ def make_fingerprint(fields: dict[str, Any]) -> Fingerprint:
     return Fingerprint(hashlib.sha256(text.encode("ascii")).hexdigest(), parsed)
 
 
-def result_settings(settings: Any) -> dict[str, Any]:
-    """A track's settings that can change its numbers (the model dump minus neutral knobs)."""
+def result_settings(track: str, settings: Any) -> dict[str, Any]:
+    """A track's settings that can change its numbers: the model dump (or a stored dict) minus
+    the knobs the track declares neutral (``TrackMeta.neutral_settings``)."""
     raw = settings.model_dump() if hasattr(settings, "model_dump") else dict(settings)
-    return {k: v for k, v in raw.items() if k not in NEUTRAL_SETTINGS}
+    neutral = track_meta(track).neutral_settings if track in TRACKS else frozenset()
+    return {k: v for k, v in raw.items() if k not in neutral}
 
 
 def job_fingerprint(suite: Any, entry: Any, dataset_entry: Any, split: Any,
@@ -80,7 +80,8 @@ def job_fingerprint(suite: Any, entry: Any, dataset_entry: Any, split: Any,
         "dataset": dataset_entry.name,
         "max_eval_users": dataset_entry.max_eval_users,
         "split": split.describe(),
-        "tracks": [[t, result_settings(suite.settings_for(t))] for t in suite.tracks_for(entry)],
+        "tracks": [[t, result_settings(t, suite.settings_for(t))]
+                   for t in suite.tracks_for(entry)],
         "metric_version": store.METRIC_VERSION,
         "schema_version": store.SCHEMA_VERSION,
         "seed": seed,

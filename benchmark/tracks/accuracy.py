@@ -25,6 +25,7 @@ from benchmark.metrics.sampled import draw_negatives, load_negatives, save_negat
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Recommender
 from benchmark.results import TrackResult, split_label
+from benchmark.track_meta import Headline, TrackMeta, quality_metrics
 from benchmark.tracks.base import TrackContext
 from benchmark.tracks.common import check_scores
 from benchmark.tracks.full_ranking import full_ranking_topk
@@ -33,11 +34,25 @@ from benchmark.tracks.next_item import evaluate_next_item
 __all__ = ["RANKING_METRICS", "AccuracyTrack", "check_scores", "full_ranking_means", "next_item_means"]
 
 RANKING_METRICS = ("hit", "ndcg", "mrr", "recall", "precision")
+#: the pointwise protocol's metrics (``benchmark.metrics.pointwise``)
+POINTWISE_METRICS = ("auc", "gauc", "gauc_pairs")
 
 
 class AccuracyTrack:
     name = "accuracy"
     Settings = AccuracySettings
+    meta = TrackMeta(
+        metrics=quality_metrics(*RANKING_METRICS, *POINTWISE_METRICS),
+        headline=(Headline("full", "ndcg", 10), Headline("full", "recall", 10),
+                  Headline("full", "hit", 10), Headline("sampled", "ndcg", 10),
+                  Headline("pointwise", "auc"), Headline("pointwise", "gauc"),
+                  # gated only: suites running only the sequential protocols need a headline
+                  Headline("next_item", "ndcg", 10, console=False),
+                  Headline("next_item_masked", "ndcg", 10, console=False)),
+        neutral_settings=frozenset({"user_batch", "memory_budget_mb"}),
+        console_rank=0,
+        caption=("full = all items minus train/valid; sampled = positives + "
+                 "{sampled_negatives} frozen negatives; pointwise = labelled test pairs."))
 
     def __init__(self, settings: AccuracySettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings

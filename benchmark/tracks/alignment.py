@@ -42,6 +42,7 @@ from benchmark.metrics import alignment as am
 from benchmark.models.abilities import ModelExplainer
 from benchmark.models.capability import Capability
 from benchmark.results import TrackResult
+from benchmark.track_meta import Headline, TrackMeta, quality_metrics
 from benchmark.tracks.base import TrackContext
 
 PROTOCOL = "target"
@@ -66,6 +67,10 @@ class AlignmentTrack:
     name = "alignment"
     Settings = AlignmentSettings
     requires = frozenset({Capability.ALIGNMENT})
+    meta = TrackMeta(
+        metrics=quality_metrics("item_title_acc", "history_coverage", "next_hit", "next_ndcg",
+                                "rank_ndcg", "interest_acc", "interest_auc"),
+        headline=(Headline(PROTOCOL, "next_hit", 5), Headline(PROTOCOL, "interest_acc")))
 
     def __init__(self, settings: AlignmentSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings

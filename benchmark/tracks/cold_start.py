@@ -25,13 +25,14 @@ construction; the ranking is the fixed tie order). Both are recorded in
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from benchmark.config.base import Strict
+from benchmark.config.base import Cutoffs, Strict
 from benchmark.data.coldstart import ColdStartSpec
 from benchmark.data.types import Interactions
 from benchmark.data.user_items import per_user_items
@@ -41,26 +42,32 @@ from benchmark.metrics.ranking import ranking_metrics
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.base import Capability, Recommender
 from benchmark.results import TrackResult, split_label
-from benchmark.tracks.accuracy import RANKING_METRICS
+from benchmark.track_meta import Headline, TrackMeta
+from benchmark.tracks.accuracy import RANKING_METRICS, AccuracyTrack
 from benchmark.tracks.base import TrackContext
 from benchmark.tracks.common import check_scores
 
 ColdProtocol = Literal["new_user", "new_item", "cross_domain"]
+#: the sets' defaults live in the spec only (the settings add the suite's bounds)
+_SETS = ColdStartSpec()
 
 
 class ColdStartSettings(Strict):
+    """``[cold_start]``: the sets' spec (``ColdStartSpec``, flat in the suite file and in
+    config.json, defaults from the spec; ``spec`` builds it back) plus the track's own knobs."""
+
     #: support interactions kept in training per new-user group (0 = zero-shot)
-    support_sizes: list[int] = [0, 1, 2, 3, 4]
+    support_sizes: list[int] = list(_SETS.support_sizes)
     #: the size reported as protocol "new_user"; the others as "new_user_n{N}"
     default_support: int = 2
     protocols: list[ColdProtocol] = ["new_user", "new_item", "cross_domain"]
-    ks: list[int] = [10, 20]
-    new_user_fraction: float = Field(0.2, gt=0, lt=1)
-    new_item_fraction: float = Field(0.1, gt=0, lt=1)
-    min_item_interactions: int = Field(5, ge=1)
-    min_eval_interactions: int = Field(5, ge=1)
-    cross_domain_test_fraction: float = Field(0.2, gt=0, lt=1)
-    min_target_interactions: int = Field(5, ge=1)
+    ks: Cutoffs = [10, 20]
+    new_user_fraction: float = Field(_SETS.new_user_fraction, gt=0, lt=1)
+    new_item_fraction: float = Field(_SETS.new_item_fraction, gt=0, lt=1)
+    min_item_interactions: int = Field(_SETS.min_item_interactions, ge=1)
+    min_eval_interactions: int = Field(_SETS.min_eval_interactions, ge=1)
+    cross_domain_test_fraction: float = Field(_SETS.cross_domain_test_fraction, gt=0, lt=1)
+    min_target_interactions: int = Field(_SETS.min_target_interactions, ge=1)
     user_batch: int = Field(512, gt=0)
     #: the source domain of a real cross-domain set: a dataset sharing the job dataset's users
     #: (e.g. "amazon-books" for an amazon-movies job). None: the genre-group proxy inside the
@@ -74,13 +81,6 @@ class ColdStartSettings(Strict):
             raise ValueError("support_sizes must be distinct integers in 0..50, e.g. [0, 1, 2]")
         return sorted(sizes)
 
-    @field_validator("ks")
-    @classmethod
-    def _ks(cls, ks: list[int]) -> list[int]:
-        if not ks or any(k <= 0 for k in ks):
-            raise ValueError("ks must be a non-empty list of positive integers")
-        return sorted(set(ks))
-
     @model_validator(mode="after")
     def _default_in_sizes(self) -> ColdStartSettings:
         if self.default_support not in self.support_sizes:
@@ -89,10 +89,10 @@ class ColdStartSettings(Strict):
         return self
 
     def spec(self, seed: int) -> ColdStartSpec:
-        return ColdStartSpec(tuple(self.support_sizes), self.new_user_fraction,
-                             self.new_item_fraction, self.min_item_interactions,
-                             self.min_eval_interactions, self.cross_domain_test_fraction,
-                             self.min_target_interactions, seed)
+        """The sets' spec: every ``ColdStartSpec`` field read from these settings (the spec
+        is the one list of what draws the sets; its defaults are these settings')."""
+        shared = {f.name: getattr(self, f.name) for f in fields(ColdStartSpec) if f.name != "seed"}
+        return ColdStartSpec(**{**shared, "support_sizes": tuple(self.support_sizes)}, seed=seed)
 
 
 def _popularity(train: Interactions) -> np.ndarray:
@@ -100,9 +100,20 @@ def _popularity(train: Interactions) -> np.ndarray:
                        minlength=train.n_items).astype(np.float64)
 
 
+#: the run's console caption, shared with the efficiency track (its "fit s" column)
+FIT_CAPTION = ("cold_start auc: pointwise on each cold set (see info for fallbacks and the "
+               "cross-domain source); fit s (+extra fits on cold-start sets).")
+
+
 class ColdStartTrack:
     name = "cold_start"
     Settings = ColdStartSettings
+    meta = TrackMeta(
+        metrics=AccuracyTrack.meta.metrics,  # the accuracy metrics on each cold set
+        headline=(Headline("new_user", "auc"), Headline("new_item", "auc"),
+                  Headline("cross_domain", "auc")),
+        neutral_settings=frozenset({"user_batch"}),
+        caption=FIT_CAPTION)
 
     def __init__(self, settings: ColdStartSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings

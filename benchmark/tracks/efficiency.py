@@ -39,7 +39,9 @@ from benchmark.data.user_items import per_user_items
 from benchmark.llm.cache import cache_stats, uncached
 from benchmark.measure import THREADS_VAR, PeakMemory, hardware, thread_info
 from benchmark.models.base import Recommender
+from benchmark.track_meta import Headline, MetricMeta, TrackMeta
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
+from benchmark.tracks.cold_start import FIT_CAPTION
 
 UNITS = ("train_seconds: s (paper hours = s / 3600); latency: ms per one-user rank() request; "
          "throughput: users per second; peak_memory_mb: MiB (paper GB = MiB / 1024); "
@@ -88,6 +90,21 @@ def percentiles_ms(seconds: list[float], prefix: str = "latency_ms") -> dict[str
 class EfficiencyTrack:
     name = "efficiency"
     Settings = EfficiencySettings
+    meta = TrackMeta(
+        metrics=(
+            MetricMeta("train_seconds", "lower", "s", "time", cpu_twin="train_cpu_seconds"),
+            MetricMeta("inference_seconds", "lower", "s", "time",
+                       cpu_twin="inference_cpu_seconds"),
+            MetricMeta("latency_ms_p*", "lower", "ms", "time", cpu_twin="latency_cpu_ms_p*"),
+            MetricMeta("*_cpu_seconds", "lower", "s", "time"),
+            MetricMeta("latency_cpu_ms_p*", "lower", "ms", "time"),
+            # higher is better, yet a cost: never a quality test, and only lower-is-better
+            # costs are gated by growth
+            MetricMeta("throughput_users_per_s", "higher", "users/s", "time"),
+            MetricMeta("peak_memory_mb", "lower", "MiB", "memory"),
+            MetricMeta("params*", "neutral", "count")),
+        headline=(Headline("*", "latency_ms_p50"),),
+        caption=FIT_CAPTION)
 
     def __init__(self, settings: EfficiencySettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings

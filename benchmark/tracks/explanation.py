@@ -52,6 +52,7 @@ from benchmark.metrics.readable import readable
 from benchmark.models.abilities import ContrastiveExplainer, ModelExplainer, PromptedExplainer
 from benchmark.models.base import Capability, Recommender
 from benchmark.results import TrackResult
+from benchmark.track_meta import Headline, MetricMeta, TrackMeta, quality_metrics
 from benchmark.tracks.base import TrackContext
 from benchmark.tracks.common import check_scores
 
@@ -81,6 +82,15 @@ class ExplanationTrack:
     #: what a model must have when a suite entry asks for this track by name (suite validation);
     #: a model given the track only by the suite-wide list is skipped, with the reason in info
     requires = frozenset({Capability.EXPLAIN})
+    meta = TrackMeta(
+        metrics=(
+            # shares of failed outputs: lower is better, gated as costs
+            MetricMeta("malformed_rate", "lower", "share", "rate"),
+            MetricMeta("judge_unrated_rate*", "lower", "share", "rate"),
+            *(MetricMeta(p, unit="0-100") for p in ("bleu*", "rouge*")),
+            *quality_metrics("usr", "fmr", "fcr", "div", "grounding*", "readable_rate",
+                             "fidelity", "stance_rate", "alignment", "judge_*")),
+        headline=(Headline("*", "bleu4"), Headline("*", "rouge_l")))
 
     def __init__(self, settings: ExplanationSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings

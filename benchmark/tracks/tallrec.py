@@ -23,6 +23,7 @@ from benchmark.metrics.pointwise import auc
 from benchmark.models.abilities import SampleScorer
 from benchmark.models.capability import Capability
 from benchmark.protocols import tallrec as proto
+from benchmark.track_meta import Headline, TrackMeta, quality_metrics
 from benchmark.tracks.base import MetricRow, TrackContext, TrackResult
 from benchmark.tracks.common import check_scores
 
@@ -42,6 +43,9 @@ class TallrecTrack:
     name = "tallrec"
     Settings = TallrecSettings
     requires = frozenset({Capability.SAMPLES})
+    #: AUC gated only (no console column): suites that run only TALLRec need a headline
+    meta = TrackMeta(metrics=quality_metrics("auc"),
+                     headline=(Headline("tallrec", "auc", console=False),))
 
     def __init__(self, settings: TallrecSettings, work_dir: Path | None, progress=None) -> None:
         self.s = settings

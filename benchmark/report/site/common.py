@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from benchmark.report.leaderboard import Board, Cell
-from benchmark.report.metric_meta import NEUTRAL, direction
+from benchmark.report.metric_meta import direction, is_count
 from benchmark.report.runs import MetricKey, Run
 
 #: the headline metric of a protocol: the first of these it reports (else its first metric with
@@ -41,7 +41,7 @@ def headline_key(keys: list[MetricKey]) -> MetricKey | None:
     for name in PREFERRED:
         if name in by_label:
             return by_label[name]
-    return next((k for k in keys if direction(k.metric) != 0), keys[0] if keys else None)
+    return next((k for k in keys if direction(k.metric, k.track) != 0), keys[0] if keys else None)
 
 
 def number(x: float, decimals: int = 4) -> str:
@@ -68,7 +68,7 @@ def shown(cell: Cell | None, key: MetricKey, href: str = "", title: str = "") ->
         return None
     from benchmark.report.render import cell_text
 
-    text = cell_text(cell, "html", counts=key.metric in NEUTRAL)
+    text = cell_text(cell, "html", counts=is_count(key.metric, key.track))
     return ShownCell(Markup(text), cell.mean, href, title)
 
 
@@ -80,7 +80,7 @@ def board_sort(board: Board, key: MetricKey | None) -> list[str]:
     """The board's models, best first by ``key`` (missing values last, then by name)."""
     if key is None:
         return list(board.models)
-    sign = direction(key.metric) or 1
+    sign = direction(key.metric, key.track) or 1
 
     def rank(model: str) -> tuple[int, float, str]:
         c = board.cells.get((model, key.label))

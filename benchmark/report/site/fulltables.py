@@ -81,5 +81,5 @@ def full_tables(boards: list[Board], pages: dict[tuple[str, str], dict[int, str]
 
 def arrow(key: MetricKey) -> str:
     """Header hint: ↑ higher is better, ↓ lower is better, nothing when neutral."""
-    d = direction(key.metric)
+    d = direction(key.metric, key.track)
     return "↑" if d > 0 else ("↓" if d < 0 else "")

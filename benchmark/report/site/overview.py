@@ -39,7 +39,7 @@ class Column:
 
     @property
     def better(self) -> str:
-        return "lower is better" if direction(self.key.metric) < 0 else "higher is better"
+        return "lower is better" if direction(self.key.metric, self.key.track) < 0 else "higher is better"
 
 
 @dataclass
