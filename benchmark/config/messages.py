@@ -50,6 +50,14 @@ def _is_type_error(kind: str) -> bool:
     return kind in _NUMBER_TYPES or kind in _BOOL_TYPES or kind.endswith("_type")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _bool_spelling(given: str) -> str:
     word = given.strip().lower()
     return "true" if word in _TRUE else "false" if word in _FALSE else "true (or false)"
@@ -88,7 +96,7 @@ def format_validation_error(err: ValidationError, where: str,
             expected = f"; expected {_type_name(fields[loc])}"
         clauses.append(f"{wording.item} {loc!r}: {e['msg']} (got {given!r}{expected})")
         if isinstance(given, str) and e["type"] in _NUMBER_TYPES:
-            numbers.append(f"{name} = {given}")
+            numbers.append(f"{name} = {given if _is_number(given) else '<a number>'}")
         elif isinstance(given, str) and e["type"] in _BOOL_TYPES:
             bools.append(f"{name} = {_bool_spelling(given)}")
     if unknown:

@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from benchmark.config.model_params import build_config
 from benchmark.data.types import Interactions
-from benchmark.errors import ConfigError
 from benchmark.metrics.topk import topk_from_scores
 from benchmark.models.abilities import check_class
 from benchmark.models.capability import Capability
@@ -28,43 +28,6 @@ __all__ = ["Capability", "NoConfig", "Recommender", "build_config"]
 @dataclasses.dataclass
 class NoConfig:
     """Config for models without hyper-parameters."""
-
-
-def build_config(cls: type, values: dict[str, Any], where: str) -> Any:
-    """Instantiate a config dataclass from a dict; unknown keys and bad types are errors."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        import difflib
-
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.5)
-            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise ConfigError(
-            f"{where}: unknown parameter(s) {', '.join(hints)}",
-            f"valid parameters: {', '.join(sorted(fields)) or '(none)'}",
-        )
-    coerced = {}
-    for key, value in values.items():
-        default = fields[key].default
-        if default is not dataclasses.MISSING and default is not None:
-            expected = type(default)
-            ok = isinstance(value, expected) or (expected is float and isinstance(value, int))
-            if isinstance(value, bool) and expected is not bool:
-                ok = False
-            if not ok:
-                raise ConfigError(
-                    f"{where}: parameter {key!r} = {value!r} has type {type(value).__name__}",
-                    f"expected {expected.__name__}, like the default {default!r}",
-                )
-            if expected is float:
-                value = float(value)
-        coerced[key] = value
-    try:
-        return cls(**coerced)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"{where}: {err}") from None
 
 
 class Recommender(ABC):

@@ -59,3 +59,64 @@ def test_unknown_top_level_key_suggests_the_close_one(tmp_path):
     assert "unknown key 'seds' (did you mean 'seeds'?)" in e.value.what
     assert "'acuracy' (did you mean 'accuracy'?)" in e.value.what
     assert "sections" not in (e.value.fix or "") and "accuracy" in (e.value.fix or "")
+
+
+def _model_fields(kind: type) -> list[tuple[str, str]]:
+    import dataclasses
+    import typing
+
+    from benchmark.registry import MODELS, model_class
+
+    out = []
+    for name in sorted(MODELS):
+        cls = model_class(name).Config
+        hints = typing.get_type_hints(cls)
+        out += [(name, f.name) for f in dataclasses.fields(cls) if hints[f.name] is kind]
+    return out
+
+
+@pytest.mark.parametrize("model, key", _model_fields(int) + _model_fields(float))
+def test_a_quoted_number_is_refused_in_every_model(model, key):
+    from benchmark.models.base import build_config
+    from benchmark.registry import model_class
+
+    with pytest.raises(ConfigError) as e:
+        build_config(model_class(model).Config, {key: "50"}, f"suite model {model!r}")
+    assert f"suite model {model!r}: parameter {key!r}" in e.value.what
+    assert f"({key} = 50)" in (e.value.fix or "") and "recbench list models" in (e.value.fix or "")
+
+
+@pytest.mark.parametrize("model, key", _model_fields(bool))
+def test_a_quoted_boolean_is_refused_in_every_model(model, key):
+    from benchmark.models.base import build_config
+    from benchmark.registry import model_class
+
+    with pytest.raises(ConfigError) as e:
+        build_config(model_class(model).Config, {key: "yes"}, "m")
+    assert f"parameter {key!r}" in e.value.what and "expected bool" in e.value.what
+    assert f"({key} = true)" in (e.value.fix or "")
+
+
+def test_model_config_widens_int_to_float_and_lists_to_tuples():
+    import dataclasses
+
+    from benchmark.models.base import build_config
+
+    @dataclasses.dataclass
+    class Toy:
+        rate: float = 0.5
+        sizes: tuple[int, ...] = (1,)
+        name: str | None = None
+
+        def __post_init__(self) -> None:
+            if self.rate > 1:
+                raise ConfigError(f"rate = {self.rate}", "use a rate <= 1")
+
+    toy = build_config(Toy, {"rate": 1, "sizes": [2, 3]}, "m")
+    assert toy == Toy(1.0, (2, 3)) and isinstance(toy.rate, float)
+    for bad in ({"sizes": ["2"]}, {"name": 3}, {"rate": True}):
+        with pytest.raises(ConfigError, match="m: parameter"):
+            build_config(Toy, bad, "m")
+    with pytest.raises(ConfigError) as e:  # the dataclass's own check, named like the rest
+        build_config(Toy, {"rate": 2}, "suite model 'toy'")
+    assert e.value.what == "suite model 'toy': rate = 2.0" and e.value.fix == "use a rate <= 1"
