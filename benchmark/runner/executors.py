@@ -24,10 +24,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from benchmark.config.suite import DatasetEntry, ModelEntry, SuiteSpec
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, ConfigError
 from benchmark.offline import OFFLINE_ENV
 from benchmark.progress import SILENCING
 from benchmark.runner import store
@@ -48,9 +48,14 @@ class Job:
     split_dir: Path
 
 
+#: who runs the jobs (``recbench run --executor``)
+ExecutorKind = Literal["local", "ray"]
+EXECUTOR_KINDS: tuple[str, ...] = get_args(ExecutorKind)
+
+
 @dataclass(frozen=True)
 class ExecutorSettings:
-    kind: str = "local"
+    kind: ExecutorKind = "local"
     #: Ray cluster address ("auto", "ray://host:10001"); None starts a local instance
     address: str | None = None
     #: CPUs of a local Ray instance started by us (None = all of this machine's)
@@ -59,6 +64,11 @@ class ExecutorSettings:
     max_retries: int = 2
     #: local: each job in a child process (False: in this process, for debugging)
     isolate: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXECUTOR_KINDS:  # else the runner would run nothing
+            raise ConfigError(f"unknown executor kind {self.kind!r}",
+                              f"use one of {', '.join(EXECUTOR_KINDS)}")
 
 
 def run_local(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, env: dict,

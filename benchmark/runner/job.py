@@ -10,6 +10,7 @@ import logging
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from benchmark.errors import BenchError
 from benchmark.measure import PeakMemory, apply_threads, thread_info
@@ -22,11 +23,15 @@ from benchmark.tracks.base import TrackContext
 log = logging.getLogger("recbench")
 
 
+#: "done", "skipped" (complete, fingerprint matches) or "failed"
+JobStatus = Literal["done", "skipped", "failed"]
+
+
 @dataclass
 class JobOutcome:
     key: store.RunKey
     folder: Path
-    status: str  # "done", "skipped" (complete, fingerprint matches), "failed"
+    status: JobStatus
     error: str = ""
     #: wall seconds of the job as this runner saw it (None: skipped, or not timed here)
     seconds: float | None = None

@@ -120,3 +120,12 @@ def test_model_config_widens_int_to_float_and_lists_to_tuples():
     with pytest.raises(ConfigError) as e:  # the dataclass's own check, named like the rest
         build_config(Toy, {"rate": 2}, "suite model 'toy'")
     assert e.value.what == "suite model 'toy': rate = 2.0" and e.value.fix == "use a rate <= 1"
+
+
+def test_an_unknown_executor_kind_is_an_error_not_an_empty_run():
+    from benchmark.runner.executors import EXECUTOR_KINDS, ExecutorSettings
+
+    assert EXECUTOR_KINDS == ("local", "ray")
+    with pytest.raises(ConfigError) as e:
+        ExecutorSettings(kind="slurm")  # type: ignore[arg-type]
+    assert "unknown executor kind 'slurm'" in e.value.what and e.value.fix == "use one of local, ray"
