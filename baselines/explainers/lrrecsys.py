@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -48,7 +48,7 @@ class LRRecsysConfig:
     backbone_dataset: str = "ml-100k"
     #: "lora" (r = lora_r on q/v; a pretrained LM keeps its language) or "full" (every weight:
     #: suits only the "trained-here" fixture; at 3e-3 it turned SmolLM2 into gibberish)
-    finetune: str = "lora"
+    finetune: Literal["lora", "full"] = "lora"
     lora_r: int = 8
     lora_alpha: int = 16
     # LM recipe: on ml-100k 600 x 3 epochs leaves ~10% malformed answers, 800 x 2 epochs at
@@ -60,7 +60,8 @@ class LRRecsysConfig:
     history: int = 5  # history interactions shown in a prompt (and cited by its target)
     max_new_tokens: int = 128  # silver targets: median 98, max 121 tokens
     gen_batch_size: int = 128
-    text_encoder: str = "autoencoder"  # or "minilm"
+    #: "autoencoder" (trained here on TRAIN explanations) or "minilm"
+    text_encoder: Literal["autoencoder", "minilm"] = "autoencoder"
     ae_dim: int = 16
     ae_epochs: int = 30
     dnn_train_pairs: int = 1500  # seeded draw of TRAIN interactions, same for both variants
@@ -82,10 +83,6 @@ class LRRecsysConfig:
         def bad(field: str, fix: str) -> None:
             raise ConfigError(f"lrrecsys: {field} = {getattr(self, field)!r}", fix)
 
-        if self.finetune not in ("full", "lora"):
-            bad("finetune", 'use "full" or "lora"')
-        if self.text_encoder not in ("autoencoder", "minilm"):
-            bad("text_encoder", 'use "autoencoder" (trained here) or "minilm"')
         for name in ("lm_train_samples", "lm_epochs", "lm_batch_size", "history",
                      "max_new_tokens", "gen_batch_size", "ae_dim", "ae_epochs",
                      "dnn_train_pairs", "dnn_valid_pairs", "epochs", "patience", "batch_size",

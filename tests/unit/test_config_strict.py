@@ -129,3 +129,32 @@ def test_an_unknown_executor_kind_is_an_error_not_an_empty_run():
     with pytest.raises(ConfigError) as e:
         ExecutorSettings(kind="slurm")  # type: ignore[arg-type]
     assert "unknown executor kind 'slurm'" in e.value.what and e.value.fix == "use one of local, ray"
+
+
+@pytest.mark.parametrize("model, key, bad", [
+    ("explainrec", "variant", "no_everything"), ("explainrec", "reason_loss", "bleu"),
+    ("explainrec", "lambda_rule", "softmax"), ("lrrecsys", "finetune", "qlora"),
+    ("lrrecsys", "text_encoder", "bow")])
+def test_fixed_choice_parameters_list_their_values(model, key, bad):
+    import dataclasses
+    import typing
+
+    from benchmark.models.base import build_config
+    from benchmark.registry import model_class
+
+    cls = model_class(model).Config
+    choices = typing.get_args(typing.get_type_hints(cls)[key])
+    with pytest.raises(ConfigError) as e:
+        build_config(cls, {key: bad}, f"suite model {model!r}")
+    assert f"suite model {model!r}: parameter {key!r}" in e.value.what and repr(bad) in e.value.what
+    assert all(repr(c) in e.value.what for c in choices)
+    default = next(f.default for f in dataclasses.fields(cls) if f.name == key)
+    assert default in choices
+
+
+def test_explainrec_variant_literal_matches_the_variant_table():
+    import typing
+
+    from explainrec.config import VARIANTS, Variant
+
+    assert tuple(VARIANTS) == typing.get_args(Variant)
