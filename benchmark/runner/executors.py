@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from benchmark.config.suite import DatasetEntry, ModelEntry, SuiteSpec
+from benchmark.data.dataset import DatasetData
 from benchmark.errors import BenchError, ConfigError
 from benchmark.offline import OFFLINE_ENV
 from benchmark.progress import SILENCING
@@ -46,6 +47,8 @@ class Job:
     entry: ModelEntry
     dataset_entry: DatasetEntry
     split_dir: Path
+    #: the dataset as the runner resolved it (None: the job resolves it by name)
+    data: DatasetData | None = None
 
 
 #: who runs the jobs (``recbench run --executor``)
@@ -87,7 +90,8 @@ def run_local(suite: SuiteSpec, jobs: list[Job], splits: dict, out_dir: Path, en
             start = time.monotonic()
             if settings is not None and not settings.isolate:
                 outcome = run_job(suite, job.key, job.entry, job.dataset_entry,
-                                  splits[job.split_dir], job.split_dir, out_dir, env, progress)
+                                  splits[job.split_dir], job.split_dir, out_dir, env, progress,
+                                  data=job.data)
             else:
                 if job.split_dir not in split_files:
                     split_files[job.split_dir] = workdir / f"split-{len(split_files)}.pkl"
@@ -115,7 +119,7 @@ def _remote_job(suite_raw: dict, job: Job, split, out_dir: str, env: dict):
     log.setLevel(min(level or logging.INFO, logging.INFO))
     try:
         return run_job(suite, job.key, job.entry, job.dataset_entry, split, job.split_dir,
-                       Path(out_dir), env, False)
+                       Path(out_dir), env, False, data=job.data)
     finally:
         log.removeHandler(handler)
         log.setLevel(level)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from benchmark.data.dataset import DatasetData
 from benchmark.errors import BenchError
 from benchmark.measure import PeakMemory, apply_threads, thread_info
 from benchmark.registry import build_model, track_class
@@ -42,7 +43,7 @@ def tag(key: store.RunKey) -> str:
 
 
 def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
-            progress) -> JobOutcome:
+            progress, data: DatasetData | None = None) -> JobOutcome:
     """Run one job into its folder (the caller holds the folder's lock; ``run_suite`` has
     applied the resume rules, which are applied again here for callers that did not)."""
     dataset_entry.register()  # a job process finds a dataset given by path, as the parent did
@@ -79,7 +80,8 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
         config["model"].update(fresh_model().describe())
         ctx = TrackContext(split=split, split_dir=split_dir, dataset=key.dataset, seed=key.seed,
                            max_eval_users=dataset_entry.max_eval_users, build_model=fresh_model,
-                           memory_probe=PeakMemory, data=resolve_dataset(dataset_entry.name),
+                           memory_probe=PeakMemory,
+                           data=data if data is not None else resolve_dataset(dataset_entry.name),
                            resolve_dataset=resolve_dataset)
         rows, per_user, info, samples = [], {}, {}, []
         inference_s, calls = 0.0, 0

@@ -62,7 +62,7 @@ def main(spec_path: str, parent_pid: int) -> int:
     job = spec["job"]
     split = pickle.loads(Path(spec["split_file"]).read_bytes())
     outcome = run_job(spec["suite"], job.key, job.entry, job.dataset_entry, split, job.split_dir,
-                      Path(spec["out_dir"]), spec["env"], spec["progress"])
+                      Path(spec["out_dir"]), spec["env"], spec["progress"], data=job.data)
     out = Path(spec["outcome_file"])
     tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"status": outcome.status, "error": outcome.error}))

@@ -118,6 +118,7 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
         for d, seed, entries in todo:
             try:
                 split, split_dir = prepare_split(d.name, seed, d.split, cache_dir)
+                data = resolve_dataset(d.name)  # by the runner; its jobs get it, not the name
             except BenchError as err:  # bad data: record it for each job, go on with the rest
                 for m in entries:
                     key = store.RunKey(suite.name, d.name, m.key, seed)
@@ -145,7 +146,7 @@ def _run_round(suite: SuiteSpec, todo: list, out_dir: Path, env: dict, progress:
                     continue
                 taken.append(lock)  # released in `finally` whatever happens (a no-op if done)
                 if _resume(suite, key, m, d, split, out_dir, outcome):
-                    group.append(Job(key, m, d, split_dir))
+                    group.append(Job(key, m, d, split_dir, data))
                     group_locks.append(lock)
                 else:
                     lock.release()
