@@ -230,3 +230,21 @@ def test_bad_config_is_named():
         build_model("recexplainer", {"variant": "mixed"})
     with pytest.raises(ConfigError, match="train_users_fraction"):
         build_model("recexplainer", {"train_users_fraction": 1.0})
+
+
+def test_shared_prompt_candidate_scores_equal_full_rows(fitted, monkeypatch):
+    """Candidates continuing one prompt's key/value cache score as full prompt+answer rows do
+    (hybrid variant: the prompts carry soft tokens)."""
+    import baselines.explainers.recexplainer_lm as lm
+
+    users = np.array([1, 2, 3])
+    cands = np.array([[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [2, 4, 6, 8, 10]])
+    prompts = [fitted.pb.prompt("history", user=int(u), item=-1) for u in users]
+    answers = [[fitted.titles[int(x)] for x in row] for row in cands]
+    shared = lm.answer_scores(fitted.bb, fitted.soft, fitted.enc, prompts, answers, 2)
+    monkeypatch.setattr(lm, "SHARED_PROMPT_MIN", 10**9)  # every candidate as a full row
+    full = lm.answer_scores(fitted.bb, fitted.soft, fitted.enc, prompts, answers, 4)
+    assert shared.shape == full.shape == (3, 5)
+    assert np.all(np.isfinite(shared))
+    np.testing.assert_allclose(shared, full, atol=1e-4, rtol=0)
+    assert np.ptp(full) > 1e-3  # the candidates differ, so agreement is not trivial
