@@ -48,9 +48,9 @@ def main(run_dir: str, out: str) -> int:
                    "genres": genres[key][s["item"]],
                    "explanation": s["explanation"], "reference": s["reference"],
                    "readable": s.get("readable")}
-            for key in ("for", "against", "reference_for", "reference_against"):
-                if key in s:
-                    row[key] = s[key]
+            for half in ("for", "against", "reference_for", "reference_against"):
+                if half in s:
+                    row[half] = s[half]
             rows.append(row)
         meta.setdefault("suite", config.get("suite"))
         meta.setdefault("split", config.get("split"))
