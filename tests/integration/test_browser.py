@@ -9,35 +9,15 @@ never skip silently.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import numpy as np
-import pytest
 
 from benchmark.report.site import build_site
+from tests.browser import chrome
 from tests.unit.test_report import make_run
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 def _driver(profile):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-        if os.environ.get("RECBENCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"chromium or chromedriver missing ({CHROMIUM}, {DRIVER}); "
-                        "run scripts/setup.sh --browser")
-        pytest.skip("chromium / chromedriver not installed (scripts/setup.sh --browser)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(DRIVER), options=opts)
+    return chrome(profile)
 
 
 def test_leaderboard_renders_in_headless_chromium(tmp_path):

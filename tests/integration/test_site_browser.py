@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_browser import CHROMIUM, DRIVER
+from tests.browser import chrome
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 1400, 1000
@@ -48,23 +48,8 @@ max_pairs = 12
 
 
 def _driver(profile: Path):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):
-        if os.environ.get("RECBENCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"chromium or chromedriver missing ({CHROMIUM}, {DRIVER}); "
-                        "run scripts/setup.sh --browser")
-        pytest.skip("chromium / chromedriver not installed (scripts/setup.sh --browser)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage", "--hide-scrollbars",
-                 f"--window-size={WIDTH},{HEIGHT}", f"--user-data-dir={profile}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = chrome(profile, extra_flags=("--hide-scrollbars", f"--window-size={WIDTH},{HEIGHT}"),
+                    capabilities={"goog:loggingPrefs": {"performance": "ALL"}})
     driver.set_window_size(WIDTH, HEIGHT)
     # the viewport itself (not the window around it) is 1,400 x 1,000: tables and screenshots
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
