@@ -170,6 +170,10 @@ def test_isolated_results_equal_in_process_results(tmp_path, cache):
         assert all(np.array_equal(pa[k], pb[k]) for k in pa)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)])
 def test_a_job_does_not_outlive_its_runner(tmp_path, cache, sig, code):
     """Ctrl-C (the runner kills the job) or the runner itself killed (the job gets SIGKILL
@@ -184,18 +188,29 @@ def test_a_job_does_not_outlive_its_runner(tmp_path, cache, sig, code):
               "'--no-progress']))")
     repo = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    runner = subprocess.Popen([sys.executable, "-c", script], cwd=repo, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr goes to a file (a pipe read only at the end could fill and block the runner).
+    # SIGINT is reset to its default in the runner: a test run started in the background of a
+    # non-interactive shell (`pytest &`) ignores SIGINT, children inherit that, and Python then
+    # installs no KeyboardInterrupt handler, so Ctrl-C could not be tested at all
+    err_file = tmp_path / "runner.stderr"
+    with open(err_file, "wb") as err:
+        runner = subprocess.Popen([sys.executable, "-c", script], cwd=repo, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=err,
+                                  preexec_fn=_default_sigint)
     deadline = time.monotonic() + 30
     while not pid_file.is_file() or not pid_file.read_text():
-        assert runner.poll() is None and time.monotonic() < deadline, runner.stderr.read()
+        assert runner.poll() is None and time.monotonic() < deadline, err_file.read_text()
         time.sleep(0.05)
     job = int(pid_file.read_text())
     assert job != runner.pid  # the job runs in a process of its own
     runner.send_signal(sig)
-    assert runner.wait(timeout=20) == code
+    try:
+        assert runner.wait(timeout=20) == code, err_file.read_text()[-3000:]
+    finally:
+        if runner.poll() is None:
+            runner.kill()
     if sig == signal.SIGINT:
-        assert b"interrupted" in runner.stderr.read()
+        assert b"interrupted" in err_file.read_bytes()
     while psutil.pid_exists(job) and psutil.Process(job).status() != "zombie":
         assert time.monotonic() < deadline + 10, "the job process outlived its runner"
         time.sleep(0.05)
