@@ -7,6 +7,7 @@ a Ray worker; the runner above decides which jobs run and where.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Literal
 
 from benchmark.data.dataset import DatasetData
 from benchmark.errors import BenchError
-from benchmark.measure import PeakMemory, apply_threads, thread_info
+from benchmark.measure import PeakMemory, apply_threads, cpu_seconds, thread_info
 from benchmark.registry import build_model, track_class
 from benchmark.runner import store
 from benchmark.runner.fingerprint import job_fingerprint
@@ -85,11 +86,19 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
                            resolve_dataset=resolve_dataset)
         rows, per_user, info, samples = [], {}, {}, []
         inference_s, calls = 0.0, 0
+        # each track's wall and process CPU seconds, the fits it triggered included (the main
+        # fit falls in the first track that asks for the model)
+        track_seconds: dict[str, dict[str, float]] = {}
         with PeakMemory() as mem_eval:  # every track, the main fit included
             for track_name in suite.tracks_for(entry):
                 track = track_class(track_name)(suite.settings_for(track_name), split_dir,
                                                  progress)
+                wall0, cpu0 = time.perf_counter(), cpu_seconds()[0]
                 result = track.run(ctx)
+                track_seconds[track_name] = {"wall": time.perf_counter() - wall0,
+                                             "cpu": cpu_seconds()[0] - cpu0}
+                log.info("%s: track %s took %.1f s wall, %.1f s CPU", tag(key), track_name,
+                         track_seconds[track_name]["wall"], track_seconds[track_name]["cpu"])
                 rows += [r.to_dict() for r in result.rows]
                 per_user.update(result.per_user)
                 info.update(result.info)
@@ -117,6 +126,7 @@ def run_job(suite, key, entry, dataset_entry, split, split_dir, out_dir, env,
                       "job_seconds": mem_eval.wall_seconds,
                       "job_cpu_seconds": mem_eval.cpu_seconds,
                       "job_children_cpu_seconds": mem_eval.children_cpu_seconds,
+                      "track_seconds": track_seconds,
                       "threads": {**thread_info(suite.threads),
                                   "torch_fit": ctx.fit_memory.get("torch_threads")},
                       "load_average": dict(zip(("job_start", "job_end"),

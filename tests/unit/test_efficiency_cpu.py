@@ -174,6 +174,11 @@ def test_suite_threads_applied_in_each_job_and_recorded(tmp_path, monkeypatch):
     assert BUSY_MIN_S <= eff["fit_cpu_seconds"] <= eff["fit_seconds"] + SLACK_S
     assert eff["fit_cpu_seconds"] <= eff["job_cpu_seconds"] <= eff["job_seconds"] * 3 + SLACK_S
     assert set(eff["load_average"]) == {"job_start", "job_end"}
+    # each track's own time; the main fit falls inside the first track's
+    assert list(eff["track_seconds"]) == config["tracks"]
+    first = eff["track_seconds"][config["tracks"][0]]
+    assert first["cpu"] >= eff["fit_cpu_seconds"] - SLACK_S
+    assert sum(t["wall"] for t in eff["track_seconds"].values()) <= eff["job_seconds"] + SLACK_S
     rows = {r["metric"]: r["value"] for r in store.read_metrics(folder)["rows"]
             if r["track"] == "efficiency"}
     assert rows["train_cpu_seconds"] == eff["fit_cpu_seconds"]
