@@ -59,6 +59,10 @@ class LRRecsysConfig:
     lm_batch_size: int = 16
     history: int = 5  # history interactions shown in a prompt (and cited by its target)
     max_new_tokens: int = 128  # silver targets: median 98, max 121 tokens
+    #: "primed": the harness writes "Positive:" / "Negative:" and the LM each half (up to
+    #: max_new_tokens // 2 tokens, one line); "free": one answer that must hold both labels
+    #: (16 of 16 free answers of the 128-sample recipe on SmolLM2 were malformed)
+    decoding: Literal["primed", "free"] = "primed"
     gen_batch_size: int = 128
     #: "autoencoder" (trained here on TRAIN explanations) or "minilm"
     text_encoder: Literal["autoencoder", "minilm"] = "autoencoder"
@@ -186,7 +190,8 @@ class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
         cache = ResponseCache(self._cache_dir() / "responses.sqlite") if self.config.cache \
             else None
         pairs = contrastive_generate(self.bb, prompts, self.config.max_new_tokens,
-                                     self.config.gen_batch_size, cache, self._adapter)
+                                     self.config.gen_batch_size, cache, self._adapter,
+                                     primed=self.config.decoding == "primed")
         self._generated["pairs"] += len(pairs)
         self._generated["malformed"] += sum(p.malformed for p in pairs)
         return pairs
@@ -307,4 +312,4 @@ class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
 
     def fit_info(self) -> dict[str, Any]:
         return {**self._info, "generated_so_far": dict(self._generated),
-                "modalities_used": sorted(self.modalities)}
+                "decoding": self.config.decoding, "modalities_used": sorted(self.modalities)}

@@ -11,6 +11,7 @@ generation embeds its raw text as the "for" half and an empty "against" half, fl
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -55,8 +56,8 @@ class AutoencoderEmbedder:
         texts = list(texts)
         self.vectorizer = TfidfVectorizer(max_features=self.vocab, lowercase=True,
                                           token_pattern=r"(?u)\b\w+\b")
-        if not any(t.strip() for t in texts):
-            texts = texts + ["empty"]  # a vocabulary even when every text is empty
+        if not any(re.search(r"(?u)\w", t) for t in texts):
+            texts = texts + ["empty"]  # a vocabulary even when no text has a word
         self.vectorizer.fit(texts)
         x = self._tfidf(texts)
         v = x.shape[1]

@@ -13,6 +13,7 @@ once and its key/value cache reused by every batch (``benchmark/llm/prefix.py``)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -252,11 +253,13 @@ def yes_probability(bb: Backbone, prompts: Sequence[str], labels: LabelTokens,
 
 def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
              batch_size: int = 16, cache=None, progress: bool = False,
-             adapter: str | None = None) -> list[str]:
+             adapter: str | None = None, stop: str | None = None) -> list[str]:
     """Greedy continuations (new text only), batched with left padding; cached like scores.
 
     Uncached prompts are sorted by token length into batches (less padding to run through
-    every decoding step); each prompt's text is the same as when it is generated alone."""
+    every decoding step); each prompt's text is the same as when it is generated alone.
+    ``stop``: a causal prompt's decoding ends once its text holds this string (a batch ends
+    when all its rows have), and the text is cut before it."""
     import torch
     from tqdm.auto import tqdm
 
@@ -265,7 +268,7 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
 
     prompts = list(prompts)
     out: list[str | None] = [None] * len(prompts)
-    kind = f"gen:{max_new_tokens}"
+    kind = f"gen:{max_new_tokens}" + (f":stop={json.dumps(stop)}" if stop else "")
     if cache is not None:
         adapter = adapter_sha256(bb) if adapter is None else adapter
         out = cache.get_many(bb.weights_sha256, adapter, kind, prompts)
@@ -284,12 +287,13 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
                 texts = tok.batch_decode(gen, skip_special_tokens=True)
             else:
                 ids, mask = _left_pad([rows[b] for b in bucket], tok.pad_token_id, bb.device)
+                stopping = {"stop_strings": [stop], "tokenizer": tok} if stop else {}
                 gen = bb.model.generate(input_ids=ids, attention_mask=mask, do_sample=False,
                                         max_new_tokens=max_new_tokens,
-                                        pad_token_id=tok.pad_token_id)
+                                        pad_token_id=tok.pad_token_id, **stopping)
                 texts = tok.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)
         for i, t in zip(idx, texts):
-            out[i] = t.strip()
+            out[i] = (t.split(stop, 1)[0] if stop else t).strip()
         if cache is not None:
             cache.put_many(bb.weights_sha256, adapter, kind, batch, [out[i] for i in idx])
         bar.update(len(idx))

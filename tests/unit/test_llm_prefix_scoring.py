@@ -251,6 +251,26 @@ def test_bucketed_generation_equals_one_prompt_at_a_time(bb):
     assert len(set(alone)) > 1 and all(isinstance(t, str) for t in batched)
 
 
+def test_generation_stops_at_the_stop_string_and_is_cached_apart(bb, tmp_path):
+    """With ``stop``, each text is the free greedy text up to its first stop string (greedy
+    decoding is the same up to there); the cache keeps the two kinds apart. The fixture writes
+    no newline, so the stop is its most frequent visible character."""
+    from collections import Counter
+
+    from benchmark.llm import ResponseCache
+
+    prompts = PROMPTS + UNRELATED
+    free = generate(bb, prompts, max_new_tokens=24, batch_size=4)
+    stop = Counter(c for t in free for c in t if not c.isspace()).most_common(1)[0][0]
+    cache = ResponseCache(tmp_path / "r.sqlite")
+    stopped = generate(bb, prompts, max_new_tokens=24, batch_size=4, stop=stop, cache=cache)
+    assert stopped == [t.split(stop, 1)[0].strip() for t in free]
+    assert any(len(s) < len(t) for s, t in zip(stopped, free)), "the stop must shorten some"
+    assert generate(bb, prompts, max_new_tokens=24, batch_size=4, cache=cache) == free
+    assert generate(bb, prompts, max_new_tokens=24, batch_size=4, stop=stop,
+                    cache=cache) == stopped
+
+
 # --- no deprecated cache API ---------------------------------------------------------------
 class _Records(logging.Handler):
     def __init__(self) -> None:

@@ -45,6 +45,14 @@ def fitted_tiny(tiny_params, split_synthetic):
     return m
 
 
+@pytest.fixture(scope="module")
+def fitted_free(tiny_params, split_synthetic):
+    """Free decoding: the LM must write both labels itself (the untrained fixture often fails)."""
+    m = build_model("lrrecsys", {**tiny_params, "decoding": "free"})
+    m.fit(split_synthetic.train, split_synthetic.valid, seed=0)
+    return m
+
+
 class TestLRRecsysContract(RecommenderContract):
     model_name = "lrrecsys"
 
@@ -107,6 +115,13 @@ def test_autoencoder_reconstruction_loss_falls():
     assert ae.reconstruction_loss(texts) < info["loss_first_epoch"]
     emb = ae.transform(texts[:3] + [""])
     assert emb.shape == (4, 4) and np.isfinite(emb).all()
+
+
+def test_autoencoder_fits_texts_without_a_word():
+    """An LM can write halves of punctuation only: the embedder still fits and embeds them."""
+    ae = AutoencoderEmbedder(dim=4, epochs=2)
+    assert ae.fit(["...", "!!", ""], seed=0)["vocabulary"] == 1
+    assert np.isfinite(ae.transform(["...", "a word"])).all()
 
 
 class OracleLRRecsys(LRRecsys):
@@ -222,9 +237,11 @@ def test_scored_pair_prompt_shows_history_ratings_but_never_its_own(split_synthe
     assert "Target movie" in base and "Yes" not in base
 
 
-def test_malformed_generations_are_recorded_and_reach_the_track(fitted_tiny, split_synthetic):
+def test_malformed_generations_are_recorded_and_reach_the_track(fitted_free, split_synthetic):
     from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 
+    fitted_tiny = fitted_free
+    assert fitted_tiny.fit_info()["decoding"] == "free"
     bad = fitted_tiny.fit_info()["malformed_fit"]
     assert bad["pairs"] == 300 + min(100, len(split_synthetic.valid))
     assert bad["malformed"] > 0 and bad["rate"] == bad["malformed"] / bad["pairs"]
@@ -243,6 +260,33 @@ def test_malformed_generations_are_recorded_and_reach_the_track(fitted_tiny, spl
     # explain() gives the "for" half, or the raw text of a malformed pair
     texts = fitted_tiny.explain(np.array([0, 1]), np.array([3, 4]))
     assert texts == [h.raw if h.malformed else h.for_text for h in halves]
+
+
+def test_primed_decoding_writes_the_labels_and_the_lm_the_halves(fitted_tiny):
+    """Primed (the default): the harness writes "Positive:" and "Negative:", the LM writes each
+    half to the end of its line; a pair is malformed only when a half is empty."""
+    from benchmark.llm import generate
+
+    users, items = np.array([0, 1, 2, 3]), np.array([3, 4, 5, 6])
+    pairs = fitted_tiny.explain_contrastive(users, items)
+    assert fitted_tiny.fit_info()["decoding"] == "primed"
+    prompts = fitted_tiny.explain_prompts(users, items)
+    half = fitted_tiny.config.max_new_tokens // 2
+    firsts = generate(fitted_tiny.bb, [p + "Positive:" for p in prompts], max_new_tokens=half,
+                      stop="\n")
+    seconds = generate(fitted_tiny.bb, [f"{p}Positive: {f}\nNegative:"
+                                        for p, f in zip(prompts, firsts)],
+                       max_new_tokens=half, stop="\n")
+    for pair, first, second in zip(pairs, firsts, seconds):
+        assert "\n" not in first and "\n" not in second
+        assert pair.raw == f"Positive: {first}\nNegative: {second}"
+        if first and second:
+            assert not pair.malformed and pair.halves() == (first, second)
+        else:
+            assert pair.malformed and pair.problem.startswith("empty")
+    # at fit time too, a pair can be malformed only by an empty half
+    assert all(e.startswith("Positive: ") and "\nNegative: " in e
+               for e in fitted_tiny.fit_info()["malformed_fit"]["examples"])
 
 
 def test_fit_info_reports_every_stage(fitted_tiny):
