@@ -63,6 +63,9 @@ class LRRecsysConfig:
     #: max_new_tokens // 2 tokens, one line); "free": one answer that must hold both labels
     #: (16 of 16 free answers of the 128-sample recipe on SmolLM2 were malformed)
     decoding: Literal["primed", "free"] = "primed"
+    #: no n-gram of this length repeats inside a generated text (0 = off); SmolLM2's greedy
+    #: halves otherwise loop ("... a modern twist. The user may not ... a modern twist.")
+    no_repeat_ngram: int = 3
     gen_batch_size: int = 128
     #: "autoencoder" (trained here on TRAIN explanations) or "minilm"
     text_encoder: Literal["autoencoder", "minilm"] = "autoencoder"
@@ -93,8 +96,9 @@ class LRRecsysConfig:
                      "lora_r"):
             if getattr(self, name) < 1:
                 bad(name, "use a positive integer")
-        if self.id_dim < 0 or self.num_threads < 0:
-            bad("id_dim" if self.id_dim < 0 else "num_threads", "use 0 or a positive integer")
+        for name in ("id_dim", "num_threads", "no_repeat_ngram"):
+            if getattr(self, name) < 0:
+                bad(name, "use 0 or a positive integer")
         if not (isinstance(self.hidden, list) and self.hidden
                 and all(isinstance(h, int) and not isinstance(h, bool) and h > 0
                         for h in self.hidden)):
@@ -191,7 +195,8 @@ class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
             else None
         pairs = contrastive_generate(self.bb, prompts, self.config.max_new_tokens,
                                      self.config.gen_batch_size, cache, self._adapter,
-                                     primed=self.config.decoding == "primed")
+                                     primed=self.config.decoding == "primed",
+                                     no_repeat_ngram=self.config.no_repeat_ngram)
         self._generated["pairs"] += len(pairs)
         self._generated["malformed"] += sum(p.malformed for p in pairs)
         return pairs
@@ -312,4 +317,6 @@ class LRRecsys(Recommender, ContrastiveExplainer, PromptedExplainer):
 
     def fit_info(self) -> dict[str, Any]:
         return {**self._info, "generated_so_far": dict(self._generated),
-                "decoding": self.config.decoding, "modalities_used": sorted(self.modalities)}
+                "decoding": {"labels": self.config.decoding,
+                             "no_repeat_ngram": self.config.no_repeat_ngram},
+                "modalities_used": sorted(self.modalities)}

@@ -183,27 +183,30 @@ def load_trainable(model, path: Path) -> bool:
 
 
 def contrastive_generate(bb, prompts: Sequence[str], max_new_tokens: int, batch_size: int,
-                         cache, adapter: str, *, primed: bool = True) -> list[ContrastivePair]:
+                         cache, adapter: str, *, primed: bool = True,
+                         no_repeat_ngram: int = 0) -> list[ContrastivePair]:
     """Greedy generation (cached) parsed into halves; malformed answers are kept as such.
 
     ``primed``: the answer's labels are written by the harness and the LM writes each half after
     its label, up to the end of its line (``max_new_tokens`` // 2 tokens each): the "for" half
     after "Positive:", then the "against" half after the prompt, that half and "Negative:". The
     format is then guaranteed, the words are the LM's; an empty half is still malformed.
-    ``primed=False``: one free answer that must carry both labels itself."""
+    ``primed=False``: one free answer that must carry both labels itself. ``no_repeat_ngram``:
+    no n-gram repeats inside one generated text (``generate``)."""
     from benchmark.llm import generate
 
     show = len(prompts) > 256
     if not primed:
         raw = generate(bb, list(prompts), max_new_tokens=max_new_tokens, batch_size=batch_size,
-                       cache=cache, progress=show, adapter=adapter)
+                       cache=cache, progress=show, adapter=adapter,
+                       no_repeat_ngram=no_repeat_ngram)
         return [parse_contrastive(t) for t in raw]
     half = max(1, max_new_tokens // 2)
     firsts = generate(bb, [p + FOR_LABEL for p in prompts], max_new_tokens=half,
                       batch_size=batch_size, cache=cache, progress=show, adapter=adapter,
-                      stop="\n")
+                      stop="\n", no_repeat_ngram=no_repeat_ngram)
     seconds = generate(bb, [f"{p}{FOR_LABEL} {f}\n{AGAINST_LABEL}"
                             for p, f in zip(prompts, firsts)],
                        max_new_tokens=half, batch_size=batch_size, cache=cache, progress=show,
-                       adapter=adapter, stop="\n")
+                       adapter=adapter, stop="\n", no_repeat_ngram=no_repeat_ngram)
     return [parse_contrastive(format_contrastive(f, a)) for f, a in zip(firsts, seconds)]

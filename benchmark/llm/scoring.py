@@ -253,13 +253,16 @@ def yes_probability(bb: Backbone, prompts: Sequence[str], labels: LabelTokens,
 
 def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
              batch_size: int = 16, cache=None, progress: bool = False,
-             adapter: str | None = None, stop: str | None = None) -> list[str]:
+             adapter: str | None = None, stop: str | None = None,
+             no_repeat_ngram: int = 0) -> list[str]:
     """Greedy continuations (new text only), batched with left padding; cached like scores.
 
     Uncached prompts are sorted by token length into batches (less padding to run through
     every decoding step); each prompt's text is the same as when it is generated alone.
     ``stop``: a causal prompt's decoding ends once its text holds this string (a batch ends
-    when all its rows have), and the text is cut before it."""
+    when all its rows have), and the text is cut before it. ``no_repeat_ngram`` = n > 0 (causal
+    only): no n-gram repeats inside the continuation (the prompt's own n-grams stay allowed, so
+    a title can be quoted; transformers' ``no_repeat_ngram_size`` would ban those too)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -268,7 +271,8 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
 
     prompts = list(prompts)
     out: list[str | None] = [None] * len(prompts)
-    kind = f"gen:{max_new_tokens}" + (f":stop={json.dumps(stop)}" if stop else "")
+    kind = (f"gen:{max_new_tokens}" + (f":stop={json.dumps(stop)}" if stop else "")
+            + (f":norepeat={no_repeat_ngram}" if no_repeat_ngram > 0 else ""))
     if cache is not None:
         adapter = adapter_sha256(bb) if adapter is None else adapter
         out = cache.get_many(bb.weights_sha256, adapter, kind, prompts)
@@ -287,10 +291,14 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
                 texts = tok.batch_decode(gen, skip_special_tokens=True)
             else:
                 ids, mask = _left_pad([rows[b] for b in bucket], tok.pad_token_id, bb.device)
-                stopping = {"stop_strings": [stop], "tokenizer": tok} if stop else {}
+                extra: dict[str, Any] = {"stop_strings": [stop], "tokenizer": tok} if stop \
+                    else {}
+                if no_repeat_ngram > 0:
+                    extra["logits_processor"] = _no_repeat_in_continuation(
+                        no_repeat_ngram, ids.shape[1])
                 gen = bb.model.generate(input_ids=ids, attention_mask=mask, do_sample=False,
                                         max_new_tokens=max_new_tokens,
-                                        pad_token_id=tok.pad_token_id, **stopping)
+                                        pad_token_id=tok.pad_token_id, **extra)
                 texts = tok.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)
         for i, t in zip(idx, texts):
             out[i] = (t.split(stop, 1)[0] if stop else t).strip()
@@ -299,3 +307,21 @@ def generate(bb: Backbone, prompts: Sequence[str], max_new_tokens: int = 32,
         bar.update(len(idx))
     bar.close()
     return [str(x) for x in out]
+
+
+def _no_repeat_in_continuation(n: int, start: int):
+    """A transformers logits processor list that bans, per row, every token that would repeat an
+    n-gram of the row's continuation (the tokens from position ``start`` on)."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    from benchmark.llm.soft_prompts import _banned
+
+    class NoRepeatInContinuation(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            for row in range(input_ids.shape[0]):
+                ban = _banned(input_ids[row, start:].tolist(), n)
+                if ban:
+                    scores[row, ban] = float("-inf")
+            return scores
+
+    return LogitsProcessorList([NoRepeatInContinuation()])

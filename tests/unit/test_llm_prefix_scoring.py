@@ -271,6 +271,33 @@ def test_generation_stops_at_the_stop_string_and_is_cached_apart(bb, tmp_path):
                     cache=cache) == stopped
 
 
+def test_no_repeat_bans_continuation_ngrams_only():
+    """The ban sees the continuation (from ``start`` on), never the prompt: a title's n-grams
+    can be quoted, a loop in the answer cannot."""
+    import torch
+
+    from benchmark.llm.scoring import _no_repeat_in_continuation
+
+    def allowed(ids: list[int], start: int) -> set[int]:
+        scores = torch.zeros(1, 12)
+        out = _no_repeat_in_continuation(2, start)(torch.tensor([ids]), scores)
+        return {t for t in range(12) if out[0, t] > float("-inf")}
+
+    assert allowed([9, 9, 9, 1, 2, 1], 3) == set(range(12)) - {2}  # "1 2" in the answer
+    assert allowed([1, 2, 9, 1], 2) == set(range(12))  # "1 2" only in the prompt
+    assert allowed([1, 2, 1, 3, 1], 0) == set(range(12)) - {2, 3}
+
+
+def test_no_repeat_generation_is_cached_apart(bb, tmp_path):
+    from benchmark.llm import ResponseCache
+
+    cache = ResponseCache(tmp_path / "r.sqlite")
+    free = generate(bb, PROMPTS, max_new_tokens=16, cache=cache)
+    banned = generate(bb, PROMPTS, max_new_tokens=16, cache=cache, no_repeat_ngram=2)
+    assert banned != free  # the fixture loops; the ban changes its greedy text
+    assert generate(bb, PROMPTS, max_new_tokens=16, cache=cache, no_repeat_ngram=2) == banned
+
+
 # --- no deprecated cache API ---------------------------------------------------------------
 class _Records(logging.Handler):
     def __init__(self) -> None:

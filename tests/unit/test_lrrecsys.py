@@ -241,7 +241,7 @@ def test_malformed_generations_are_recorded_and_reach_the_track(fitted_free, spl
     from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 
     fitted_tiny = fitted_free
-    assert fitted_tiny.fit_info()["decoding"] == "free"
+    assert fitted_tiny.fit_info()["decoding"]["labels"] == "free"
     bad = fitted_tiny.fit_info()["malformed_fit"]
     assert bad["pairs"] == 300 + min(100, len(split_synthetic.valid))
     assert bad["malformed"] > 0 and bad["rate"] == bad["malformed"] / bad["pairs"]
@@ -269,14 +269,14 @@ def test_primed_decoding_writes_the_labels_and_the_lm_the_halves(fitted_tiny):
 
     users, items = np.array([0, 1, 2, 3]), np.array([3, 4, 5, 6])
     pairs = fitted_tiny.explain_contrastive(users, items)
-    assert fitted_tiny.fit_info()["decoding"] == "primed"
+    assert fitted_tiny.fit_info()["decoding"] == {"labels": "primed", "no_repeat_ngram": 3}
     prompts = fitted_tiny.explain_prompts(users, items)
     half = fitted_tiny.config.max_new_tokens // 2
     firsts = generate(fitted_tiny.bb, [p + "Positive:" for p in prompts], max_new_tokens=half,
-                      stop="\n")
+                      stop="\n", no_repeat_ngram=3)
     seconds = generate(fitted_tiny.bb, [f"{p}Positive: {f}\nNegative:"
                                         for p, f in zip(prompts, firsts)],
-                       max_new_tokens=half, stop="\n")
+                       max_new_tokens=half, stop="\n", no_repeat_ngram=3)
     for pair, first, second in zip(pairs, firsts, seconds):
         assert "\n" not in first and "\n" not in second
         assert pair.raw == f"Positive: {first}\nNegative: {second}"
