@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,14 +50,12 @@ class LightGCN(RecBoleRecommender):
 @dataclasses.dataclass
 class SequentialConfig(RecBoleConfig):
     max_seq_length: int = 50  # RecBole's MAX_ITEM_LIST_LENGTH
-    loss_type: str = "CE"  # "CE" (softmax over all items) or "BPR" (one sampled negative)
+    loss_type: Literal["CE", "BPR"] = "CE"  # softmax over all items, or one sampled negative
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.max_seq_length < 1:
             raise ValueError("max_seq_length must be >= 1")
-        if self.loss_type not in ("CE", "BPR"):
-            raise ValueError(f"loss_type must be 'CE' or 'BPR', not {self.loss_type!r}")
 
 
 def history_rows(seqs: dict[int, np.ndarray], targets: pd.DataFrame | None, max_len: int):

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from baselines.explainers.recexplainer_prompts import VARIANTS, PromptBuilder
+from baselines.explainers.recexplainer_prompts import PromptBuilder, Variant
 from baselines.explainers.recexplainer_target import TargetCache
 from benchmark.data.types import Interactions
 from benchmark.errors import BenchError, ConfigError
@@ -41,7 +41,7 @@ from benchmark.threads import torch_threads
 
 @dataclasses.dataclass
 class RecExplainerConfig:
-    variant: str = "hybrid"  # behaviour | intention | hybrid
+    variant: Variant = "hybrid"
     target: str = "lightgcn"  # registry name of the explained model
     target_params: dict = dataclasses.field(default_factory=dict)
     #: "default" (or "") = SmolLM2-135M-Instruct; "trained-here" = the test fixture; else a
@@ -52,7 +52,7 @@ class RecExplainerConfig:
     #: a pretrained backbone (the default, or a checkpoint given by path), full for the
     #: "trained-here" fixture (on ml-100k, LoRA on that fixture reached next-item hit@5
     #: 0.27-0.28 vs 0.99-1.00 full)
-    finetune: str = "auto"
+    finetune: Literal["auto", "lora", "full"] = "auto"
     lora_targets: list = dataclasses.field(default_factory=list)  # [] = query/value projections
     lora_r: int = 8
     lora_alpha: int = 16
@@ -68,7 +68,7 @@ class RecExplainerConfig:
     interest_top: int = 20
     interest_far: int = 100
     embedding_dim: int = 64  # rank of the target embeddings (SVD of its scores)
-    explanation: str = "attribution"  # attribution | generate
+    explanation: Literal["attribution", "generate"] = "attribution"
     max_new_tokens: int = 40
     eval_batch_size: int = 64
     device: str = "auto"
@@ -76,14 +76,6 @@ class RecExplainerConfig:
     num_threads: int = 1  # torch CPU threads (0 = torch's default)
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ConfigError(f"variant = {self.variant!r}", f"use one of {', '.join(VARIANTS)}")
-        if self.finetune not in ("auto", "lora", "full"):
-            raise ConfigError(f"finetune = {self.finetune!r}",
-                              "use \"auto\", \"lora\" or \"full\"")
-        if self.explanation not in ("attribution", "generate"):
-            raise ConfigError(f"explanation = {self.explanation!r}",
-                              "use \"attribution\" or \"generate\"")
         if not 0.0 < self.train_users_fraction < 1.0:
             raise ConfigError(f"train_users_fraction = {self.train_users_fraction}",
                               "use a share strictly between 0 and 1 (the rest is evaluated)")

@@ -23,6 +23,7 @@ same tasks for users this model never trained on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -39,7 +40,8 @@ QUESTIONS = {
     "interest": "Will the recommender suggest this movie to this user? Answer \"Yes.\" or \"No.\".",
     "explain": "Explain why the recommender suggests this movie to this user.",
 }
-VARIANTS = ("behaviour", "intention", "hybrid")
+#: the alignment variants: text history, target embeddings as soft tokens, or both
+Variant = Literal["behaviour", "intention", "hybrid"]
 
 
 @dataclass

@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class P5Config:
     n_candidates: int = 20  # candidates in the choose family (1 positive + unseen items)
     max_source_len: int = 160  # seq2seq only (causal prompts are bounded by the two above)
     max_target_len: int = 48
-    score_task: str = "joint"  # "joint", "yesno" or "rating" (see the module docstring)
+    score_task: Literal["joint", "yesno", "rating"] = "joint"  # see the module docstring
     eval_batch_size: int = 64
     explain_max_tokens: int = 48
     #: torch intra-op threads while this model runs (0 = torch's default; see torch_threads)
@@ -88,9 +88,6 @@ class P5Config:
     show_progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.score_task not in ("yesno", "rating", "joint"):
-            raise ValueError(f"score_task must be 'yesno', 'rating' or 'joint', "
-                             f"not {self.score_task!r}")
         if self.backbone_kind not in ("auto", "causal", "seq2seq"):
             raise ValueError(f"backbone_kind must be 'auto', 'causal' or 'seq2seq', "
                              f"not {self.backbone_kind!r}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class TallrecConfig:
     #: local causal-LM checkpoint folder (benchmark.llm.resolve_backbone)
     backbone: str = "default"
     backbone_dataset: str = "ml-100k"  # corpus of the "trained-here" fixture only
-    finetune: str = "lora"  # "lora" (TALLRec) or "full" (every weight)
+    finetune: Literal["lora", "full"] = "lora"  # LoRA (TALLRec) or every weight
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
@@ -62,8 +62,6 @@ class TallrecConfig:
     def __post_init__(self) -> None:
         if self.shots < 0:
             raise ConfigError(f"shots = {self.shots}", "use 0 (all samples) or a positive count")
-        if self.finetune not in ("lora", "full"):
-            raise ConfigError(f"finetune = {self.finetune!r}", "use \"lora\" or \"full\"")
 
 
 class TALLRec(Recommender, SampleScorer):

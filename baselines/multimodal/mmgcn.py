@@ -6,6 +6,7 @@ user-item graph, combined by summing the modality-specific representations.
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from baselines.multimodal.common import (
     MultimodalConfig,
@@ -21,13 +22,13 @@ class MMGCNConfig(MultimodalConfig):
     embedding_size: int = 64  # d_id: ID embeddings and every layer's output
     latent_size: int = 64  # raw features are first projected to this size (0 = use raw)
     n_layers: int = 2  # L
-    combine: str = "concat"  # g_co ("concat") or g_ele ("add")
+    combine: Literal["concat", "add"] = "concat"  # g_co ("concat") or g_ele ("add")
     leaky_slope: float = 0.01
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.combine not in ("concat", "add") or self.n_layers < 1:
-            raise ValueError("combine must be 'concat' or 'add', and n_layers >= 1")
+        if self.n_layers < 1:
+            raise ValueError("n_layers must be >= 1")
 
 
 class ModalityGCN(nn.Module):

@@ -54,7 +54,7 @@ from benchmark.report.check_costs import (  # noqa: F401  (re-exported)
     cpu_twin,
     floor_for,
 )
-from benchmark.report.check_types import CheckOptions, CheckResult, Line, few
+from benchmark.report.check_types import CheckOptions, CheckResult, Line, Verdict, few
 from benchmark.report.comparable import reasons_not_comparable
 from benchmark.report.compare import metric_sides, pair_sides, paired_p, selected
 from benchmark.report.headline import is_headline
@@ -138,11 +138,11 @@ def check(baseline: list[Run], current: list[Run], opts: CheckOptions) -> CheckR
 
 
 #: verdicts of metrics outside the gated family: shown, never failing the gate
-INFO_VERDICTS = {"REGRESSION": "worse (info)", "improved": "improved (info)", "ok": "ok (info)",
+INFO_VERDICTS: dict[Verdict, Verdict] = {"REGRESSION": "worse (info)", "improved": "improved (info)", "ok": "ok (info)",
                  "untested": "untested (info)"}
 
 
-def _verdict(ln: Line, opts: CheckOptions) -> str:
+def _verdict(ln: Line, opts: CheckOptions) -> Verdict:
     if ln.p_corrected != ln.p_corrected:
         return "untested"
     if ln.worse and abs(ln.rel) > opts.tolerance and ln.p_corrected < opts.alpha:

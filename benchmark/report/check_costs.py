@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark.registry import metric_meta
-from benchmark.report.check_types import Line
+from benchmark.report.check_types import Line, Verdict
 from benchmark.report.runs import MetricKey, Run
 from benchmark.track_meta import JOB_METRICS, MetricMeta
 
@@ -22,7 +22,7 @@ EFFICIENCY_FILE_KEYS = tuple(m.pattern for m in JOB_METRICS if m.cost != "none")
 CPU_TWINS = {f"{JOB_FILE}/{m.pattern}": f"{JOB_FILE}/{m.cpu_twin}" for m in JOB_METRICS
              if m.cpu_twin}
 #: verdict of a wall-clock cost left ungated because its CPU time is gated
-WALL_INFO = "info (wall)"
+WALL_INFO: Verdict = "info (wall)"
 #: shown but never gated (declared ``gated=False``): process RSS includes whatever the process
 #: held before the job (the data, earlier models of the suite), so it depends on job order, not
 #: only on the model; the efficiency track's own peak_memory_mb is gated instead

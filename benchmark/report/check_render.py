@@ -8,12 +8,13 @@ regression in a headline number is never buried under dozens of informational ro
 from __future__ import annotations
 
 from benchmark.report.check_costs import WALL_INFO
-from benchmark.report.check_types import CheckOptions, CheckResult, Line, few
+from benchmark.report.check_types import CheckOptions, CheckResult, Line, Verdict, few
 
 #: order of rows inside a section: what fails first
-ORDER = {"REGRESSION": 0, "not tested": 1, "improved": 2, "ok": 3, "untested": 4,
-         "undefined": 5, "worse (info)": 6, "improved (info)": 7, "untested (info)": 8,
-         "ok (info)": 9, "info": 10, WALL_INFO: 10}
+ORDER: dict[Verdict, int] = {
+    "REGRESSION": 0, "not tested": 1, "improved": 2, "ok": 3, "untested": 4, "undefined": 5,
+    "worse (info)": 6, "improved (info)": 7, "untested (info)": 8, "ok (info)": 9, "info": 10,
+    WALL_INFO: 10}
 HEADERS = ["verdict", "dataset", "model", "metric", "baseline", "current", "change"]
 
 

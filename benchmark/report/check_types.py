@@ -7,6 +7,13 @@ Kept apart from the gate's logic so that the cost rules (``check_costs``) and th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+#: every verdict a line can carry ("" = not decided yet): gated ones, decisions made without a
+#: test, and the information-only forms of metrics and costs outside the gated family
+Verdict = Literal["", "REGRESSION", "improved", "ok", "untested", "undefined", "not tested",
+                  "info", "info (wall)", "worse (info)", "improved (info)", "ok (info)",
+                  "untested (info)"]
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,10 @@ class Line:
     current: float
     p: float = float("nan")
     p_corrected: float = float("nan")
-    kind: str = "quality"  # or "cost"
+    kind: Literal["quality", "cost"] = "quality"
     #: what the p-value is over: "users" (paired by user id) or "seeds" (Welch over run means)
     test: str = "-"
-    verdict: str = ""
+    verdict: Verdict = ""
     worse: bool = False
     #: in the gated (headline) family; False: tested and shown as information only
     headline: bool = True

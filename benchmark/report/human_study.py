@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.report.paper import ReproVerdict
 from benchmark.report.runs import Run
 
-INSTRUMENT_VERDICT = "not comparable: different instrument"
+INSTRUMENT_VERDICT: ReproVerdict = "not comparable: different instrument"
 PREFIX = "judge_"
 
 

@@ -11,6 +11,10 @@ from pydantic import model_validator
 from benchmark.config.base import Strict, parse_model, read_toml
 from benchmark.errors import ConfigError
 
+#: what the comparison of one published number with ours concluded (``recbench reproduce``)
+ReproVerdict = Literal["reproduced", "not reproduced", "not comparable",
+                       "not comparable: unknown scale", "not comparable: different instrument"]
+
 PAPER_DIR = Path(__file__).resolve().parents[2] / "reports" / "paper"
 
 #: metrics that libraries report on different scales (BLEU: sacrebleu 0-100, NLTK 0-1; ROUGE

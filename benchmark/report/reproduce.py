@@ -20,12 +20,12 @@ from scipy import stats as sps
 from benchmark.report import human_study
 from benchmark.report.compare import weight_key
 from benchmark.report.leaderboard import per_user_over_seeds
-from benchmark.report.paper import OUR_SCALE, Column, PaperTable, Row
+from benchmark.report.paper import OUR_SCALE, Column, PaperTable, ReproVerdict, Row
 from benchmark.report.runs import MetricKey, Run
 from benchmark.stats.bootstrap import mean_ci
 from benchmark.stats.weighted import weighted_mean_ci
 
-SCALE_VERDICT = "not comparable: unknown scale"
+SCALE_VERDICT: ReproVerdict = "not comparable: unknown scale"
 
 BACKBONE_KEYS = ("backbone", "base_model", "model_name", "llm", "lm")
 
@@ -40,7 +40,7 @@ class Verdict:
     n_seeds: int = 0
     ci: tuple[float, float] | None = None
     dataset: str = ""
-    verdict: str = "not comparable"
+    verdict: ReproVerdict = "not comparable"
     why: str = ""
     #: the published value on our scale per reading, when the paper does not state its scale
     readings: dict[str, float] | None = None

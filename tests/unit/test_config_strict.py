@@ -134,7 +134,11 @@ def test_an_unknown_executor_kind_is_an_error_not_an_empty_run():
 @pytest.mark.parametrize("model, key, bad", [
     ("explainrec", "variant", "no_everything"), ("explainrec", "reason_loss", "bleu"),
     ("explainrec", "lambda_rule", "softmax"), ("lrrecsys", "finetune", "qlora"),
-    ("lrrecsys", "text_encoder", "bow")])
+    ("lrrecsys", "text_encoder", "bow"), ("lrrecsys", "decoding", "beam"),
+    ("tallrec", "finetune", "qlora"), ("p5", "score_task", "bleu"),
+    ("recexplainer", "variant", "both"), ("recexplainer", "finetune", "qlora"),
+    ("recexplainer", "explanation", "free"), ("sasrec", "loss_type", "BCE"),
+    ("mmgcn", "combine", "max")])
 def test_fixed_choice_parameters_list_their_values(model, key, bad):
     import dataclasses
     import typing
