@@ -7,6 +7,10 @@ history (train + valid). An ungrounded one is replaced: a title by the user's mo
 title that shares a genre with the item (the strongest attribution of the prompt), a genre by
 the item's first genre, a decade by the item's. Counts before repair give the model's own
 grounding rate, reported in ``fit_info()["explanation_grounding"]``.
+
+A title is cited only as written in the catalogue (its capitalisation) and not inside a hyphenated
+word: many titles are common words, and "a heavy-handed tone" does not cite *Heavy* (1995), nor
+should it be rewritten into another title. Genres and decades match case-insensitively.
 """
 
 from __future__ import annotations
@@ -36,17 +40,25 @@ class Grounder:
         """``text`` with every ungrounded citation replaced; ``recent`` = (items, liked) of the
         prompt's history."""
         allowed = self.allowed(user, item)
-        cited = self.matcher.find(text)
+        cited = self.citations(text)
         bad = [c for c in cited if c.lower() not in allowed]
         self.counts["texts"] += 1
         self.counts["cited"] += len(cited)
         self.counts["grounded"] += len(cited) - len(bad)
         for term in dict.fromkeys(bad):
             repl = self.replacement(item, self.kinds.get(term.lower(), ""), recent)
-            text = re.sub(r"(?<!\w)" + re.escape(term) + r"(?!\w)", repl, text,
-                          flags=re.IGNORECASE)
+            if self.kinds.get(term.lower()) == "title":
+                text = re.sub(_title_pattern(term), repl, text)
+            else:
+                text = re.sub(r"(?<!\w)" + re.escape(term) + r"(?!\w)", repl, text,
+                              flags=re.IGNORECASE)
             self.counts["repaired"] += 1
         return text
+
+    def citations(self, text: str) -> list[str]:
+        """The catalogue terms ``text`` cites, in order (titles only as titles, see above)."""
+        return [c for c in self.matcher.find(text)
+                if self.kinds.get(c.lower()) != "title" or cites_title(text, c)]
 
     def replacement(self, item: int, kind: str, recent: tuple) -> str:
         genres = self.items.genres[item]
@@ -64,3 +76,13 @@ class Grounder:
     def report(self) -> dict:
         c = self.counts
         return {**c, "raw_grounding_rate": c["grounded"] / c["cited"] if c["cited"] else None}
+
+
+def _title_pattern(title: str) -> str:
+    return r"(?<![\w-])" + re.escape(title) + r"(?![\w-])"
+
+
+def cites_title(text: str, title: str) -> bool:
+    """Whether ``text`` names ``title`` as a title: with the catalogue's capitalisation, not as
+    part of a hyphenated word."""
+    return re.search(_title_pattern(title), text) is not None

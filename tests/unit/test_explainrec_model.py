@@ -160,7 +160,7 @@ def test_explanations_cite_only_grounded_terms(fitted_variants):
     for u, i, (a, b) in zip(users, items, halves):
         allowed = {x.lower() for x in t.item_terms(int(i)) | t.history_terms(int(u))}
         for text in (a, b):
-            assert all(c.lower() in allowed for c in matcher.find(text))
+            assert all(c.lower() in allowed for c in m.grounder.citations(text))
     # an injected ungrounded title is replaced by one from the user's history
     seen = {int(x) for x in m.history.frame.query("user == 0")["item"]}
     stranger = next(i for i in range(40) if i not in seen and i != 5)
@@ -171,6 +171,22 @@ def test_explanations_cite_only_grounded_terms(fitted_variants):
     assert all(c.lower() in allowed for c in matcher.find(fixed))
     assert m.grounder.counts["repaired"] == before["repaired"] + 1
     assert m.fit_info()["explanation_grounding"]["raw_grounding_rate"] < 1.0
+    # a title written as a common word ("heavy-handed" is not *Heavy*) is neither a citation
+    # nor rewritten: lower case, or inside a hyphenated word
+    title = t.titles[stranger]
+    for plain in (f"a {title.lower()} tone.", f"a {title}-like tone."):
+        assert m.grounder.citations(plain) == [] and m.grounder(0, 5, plain, m._recent[0]) == plain
+
+
+def test_title_citations_follow_the_catalogue_spelling():
+    from explainrec.grounding import cites_title
+
+    assert cites_title("Like Heavy, it is slow.", "Heavy")
+    assert not cites_title("a heavy-handed tone", "Heavy")
+    assert not cites_title("a Heavy-handed tone", "Heavy")
+    assert not cites_title("a heavy tone", "Heavy")
+    assert not cites_title("Heavyweights", "Heavy")
+    assert cites_title("(Heavy)", "Heavy")
 
 
 def test_minimum_risk_option_trains(tiny_params, split_synthetic):
