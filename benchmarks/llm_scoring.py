@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         yes_probability,
     )
     from benchmark.llm.prefix import length_buckets, shared_prefix_length
+    from benchmark.measure import load_average
     from benchmark.protocols import tallrec as proto
     from benchmark.runner.prepare import resolve_dataset
 
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(prompts)} TALLRec test prompts, {args.threads} thread(s), batch "
           f"{args.batch_size}, {bb.device}; mean {tokens['mean_prompt_tokens']:.0f} tokens, "
           f"shared prefix {tokens['shared_prefix_tokens']}", flush=True)
+    load_start = load_average()
     naive, t_a = _timed(lambda: _naive_scores(bb, rows, labels, args.batch_size))
     print(f"(a) naive done in {t_a:.1f} s", flush=True)
     fast, t_b = _timed(lambda: yes_probability(bb, prompts, labels, args.batch_size))
@@ -142,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads, "batch_size": args.batch_size, "device": bb.device,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine(),
-                    "note": "shared with other jobs while measuring"},
+                    # 1/5/15-minute load averages before (a) and after (d): whether the
+                    # machine was shared while measuring
+                    "load_average": {"start": load_start, "end": load_average()}},
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "python": platform.python_version()},
         "backbone": {k: v for k, v in describe_backbone(bb).items() if k != "path"},
