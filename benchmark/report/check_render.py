@@ -37,7 +37,7 @@ def _table(lines: list[Line], opts: CheckOptions) -> str:
 
 
 def _count(lines: list[Line]) -> str:
-    counts: dict[str, int] = {}
+    counts: dict[Verdict, int] = {}
     for ln in lines:
         counts[ln.verdict] = counts.get(ln.verdict, 0) + 1
     return ", ".join(f"{n} {v}" for v, n in sorted(counts.items(),
