@@ -53,7 +53,7 @@ class MultimodalRecommender(RecBoleRecommender):
     """A RecBole model of this package (``recbole_class``) trained with item features."""
 
     Config = MultimodalConfig
-    recbole_class: type | None = None  # the GeneralRecommender subclass
+    recbole_class: Any = None  # the GeneralRecommender subclass (set by every model)
 
     def _fit(self, train: Interactions, valid: Interactions, *, seed: int) -> None:
         from benchmark.features import load_item_features

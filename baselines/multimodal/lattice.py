@@ -90,7 +90,8 @@ class LATTICEModel(DotProductRecommender):
                                                     1.0 / len(self.modal_names)))
         self.register_buffer("ui_graph", bipartite(dataset, "sym"), persistent=False)
         self.reg_weight = config["reg_weight"]
-        self._item_graph, self._rebuild, self._cache = None, True, None
+        self._item_graph: torch.Tensor | None = None
+        self._rebuild, self._cache = True, None
 
     def train(self, mode: bool = True):
         if mode:  # RecBole calls train() at the start of every epoch
@@ -102,11 +103,12 @@ class LATTICEModel(DotProductRecommender):
         """The fused item-item graph A; rebuilt with gradients once per epoch (or at eval)."""
         if self._rebuild or self._item_graph is None:
             alpha = torch.softmax(self.modal_weight, dim=0)
-            graph = 0
+            graph: torch.Tensor | float = 0
             for w, m in zip(alpha, self.modal_names):
                 learnt = knn_graph(self.project[m](getattr(self, f"feat_{m}")), self.k)
                 graph = graph + w * ((1 - self.lam) * learnt + self.lam
                                      * getattr(self, f"initial_{m}"))
+            assert isinstance(graph, torch.Tensor)  # at least one modality
             self._item_graph, self._rebuild = graph, False
             return graph
         return self._item_graph.detach()

@@ -6,7 +6,7 @@ user-item graph, combined by summing the modality-specific representations.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Literal, cast
 
 from baselines.multimodal.common import (
     MultimodalConfig,
@@ -112,7 +112,8 @@ class MMGCNModel(DotProductRecommender):
         ids = self.id_embedding
         reg = (ids[user].pow(2).sum() + ids[self.n_users + pos].pow(2).sum()
                + ids[self.n_users + neg].pow(2).sum()
-               + sum(g.preference[user].pow(2).sum() for g in self.gcns.values()))
+               + sum(cast(ModalityGCN, g).preference[user].pow(2).sum()
+                     for g in self.gcns.values()))
         return loss + self.reg_weight * reg / len(user)
 
 

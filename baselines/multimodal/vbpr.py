@@ -45,7 +45,8 @@ class VBPRModel(GeneralRecommender):
         self.E = nn.Linear(feats.shape[1], k2, bias=False)
         self.beta_prime = nn.Linear(feats.shape[1], 1, bias=False)
         self.reg_weight, self.reg_e = config["reg_weight"], config["reg_e"]
-        self._cache = None  # item parts at eval (see full_sort_predict)
+        # item parts at eval (see full_sort_predict)
+        self._cache: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         for emb in (self.gamma_user, self.gamma_item, self.theta_user):
             nn.init.normal_(emb.weight, std=0.1)
         nn.init.zeros_(self.beta_item.weight)

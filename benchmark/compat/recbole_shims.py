@@ -199,7 +199,7 @@ def _tensorboard_in_run_dir(original):
 
         return SummaryWriter(str(target))
 
-    get_tensorboard.redirects_to_run_dir = True
+    get_tensorboard.redirects_to_run_dir = True  # type: ignore[attr-defined]  # a marker
     return get_tensorboard
 
 

@@ -80,7 +80,9 @@ class ClipImageEncoder:
             try:  # transformers 5 without torchvision: the PIL processor, without a warning
                 from transformers import CLIPImageProcessorPil as Processor
             except ImportError:  # transformers 4
-                from transformers import CLIPImageProcessor as Processor
+                from transformers import (  # type: ignore[assignment]  # one name, two eras
+                    CLIPImageProcessor as Processor,
+                )
 
             processor = Processor.from_pretrained(self.path, local_files_only=True)
             model = CLIPVisionModelWithProjection.from_pretrained(
