@@ -56,9 +56,19 @@ class Grounder:
         return text
 
     def citations(self, text: str) -> list[str]:
-        """The catalogue terms ``text`` cites, in order (titles only as titles, see above)."""
-        return [c for c in self.matcher.find(text)
-                if self.kinds.get(c.lower()) != "title" or cites_title(text, c)]
+        """The catalogue terms ``text`` cites, in order (titles only as titles, see above: a
+        title counts as often as it is written as one, not as often as its word appears)."""
+        as_title: dict[str, int] = {}  # title -> its title-written occurrences not yet counted
+        out = []
+        for c in self.matcher.find(text):
+            if self.kinds.get(c.lower()) == "title":
+                if c not in as_title:
+                    as_title[c] = title_count(text, c)
+                if as_title[c] == 0:
+                    continue
+                as_title[c] -= 1
+            out.append(c)
+        return out
 
     def replacement(self, item: int, kind: str, recent: tuple) -> str:
         genres = self.items.genres[item]
@@ -82,7 +92,7 @@ def _title_pattern(title: str) -> str:
     return r"(?<![\w-])" + re.escape(title) + r"(?![\w-])"
 
 
-def cites_title(text: str, title: str) -> bool:
-    """Whether ``text`` names ``title`` as a title: with the catalogue's capitalisation, not as
-    part of a hyphenated word."""
-    return re.search(_title_pattern(title), text) is not None
+def title_count(text: str, title: str) -> int:
+    """How often ``text`` names ``title`` as a title: with the catalogue's capitalisation, not
+    as part of a hyphenated word."""
+    return len(re.findall(_title_pattern(title), text))

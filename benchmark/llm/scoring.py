@@ -314,12 +314,12 @@ def _no_repeat_in_continuation(n: int, start: int):
     n-gram of the row's continuation (the tokens from position ``start`` on)."""
     from transformers import LogitsProcessor, LogitsProcessorList
 
-    from benchmark.llm.soft_prompts import _banned
+    from benchmark.llm.soft_prompts import banned_ngram_tokens
 
     class NoRepeatInContinuation(LogitsProcessor):
         def __call__(self, input_ids, scores):
             for row in range(input_ids.shape[0]):
-                ban = _banned(input_ids[row, start:].tolist(), n)
+                ban = banned_ngram_tokens(input_ids[row, start:].tolist(), n)
                 if ban:
                     scores[row, ban] = float("-inf")
             return scores

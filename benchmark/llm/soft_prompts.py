@@ -83,7 +83,7 @@ def forward_rows(bb, soft_tokens, rows, hidden: bool = False, keep: int = 0):
     return out.logits.float(), h, ids.shape[1]
 
 
-def _banned(seq: list[int], n: int) -> list[int]:
+def banned_ngram_tokens(seq: list[int], n: int) -> list[int]:
     """Tokens that would repeat an n-gram already in ``seq`` (its last n-1 tokens seen before)."""
     if n <= 0 or len(seq) < n:
         return []
@@ -113,7 +113,8 @@ def greedy(bb, soft_tokens, rows, max_new_tokens: int, stop_ids: Sequence[int],
             last = res.logits[:, -1, :].float()
             if no_repeat_ngram > 0:
                 for n in range(len(rows)):
-                    ban = _banned(list(primed[n] if primed else []) + out[n], no_repeat_ngram)
+                    seen = list(primed[n] if primed else []) + out[n]
+                    ban = banned_ngram_tokens(seen, no_repeat_ngram)
                     if ban:
                         last[n, ban] = float("-inf")
             nxt = (torch.multinomial(torch.softmax(last, -1), 1)[:, 0] if sample

@@ -176,17 +176,19 @@ def test_explanations_cite_only_grounded_terms(fitted_variants):
     title = t.titles[stranger]
     for plain in (f"a {title.lower()} tone.", f"a {title}-like tone."):
         assert m.grounder.citations(plain) == [] and m.grounder(0, 5, plain, m._recent[0]) == plain
+    # the word beside the title written as one: one citation, not two
+    assert m.grounder.citations(f"{title} has a {title.lower()} tone.") == [title]
 
 
 def test_title_citations_follow_the_catalogue_spelling():
-    from explainrec.grounding import cites_title
+    from explainrec.grounding import title_count
 
-    assert cites_title("Like Heavy, it is slow.", "Heavy")
-    assert not cites_title("a heavy-handed tone", "Heavy")
-    assert not cites_title("a Heavy-handed tone", "Heavy")
-    assert not cites_title("a heavy tone", "Heavy")
-    assert not cites_title("Heavyweights", "Heavy")
-    assert cites_title("(Heavy)", "Heavy")
+    assert title_count("Like Heavy, it is slow.", "Heavy") == 1
+    assert title_count("a heavy-handed tone", "Heavy") == 0
+    assert title_count("a Heavy-handed tone", "Heavy") == 0
+    assert title_count("a heavy tone", "Heavy") == 0
+    assert title_count("Heavyweights", "Heavy") == 0
+    assert title_count("(Heavy) and Heavy again", "Heavy") == 2
 
 
 def test_minimum_risk_option_trains(tiny_params, split_synthetic):

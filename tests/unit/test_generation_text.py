@@ -22,13 +22,13 @@ def test_whole_sentences(text, skip, expected):
 
 
 def test_banned_tokens_are_the_ones_that_repeat_an_ngram():
-    from benchmark.llm.soft_prompts import _banned
+    from benchmark.llm.soft_prompts import banned_ngram_tokens
 
-    assert _banned([1, 2, 3, 1], 2) == [2]  # "1 2" seen; after 1 comes 2 again -> banned
-    assert sorted(_banned([1, 2, 1, 3, 1], 2)) == [2, 3]
-    assert _banned([1, 2, 3, 1, 2], 3) == [3]
-    assert _banned([1, 2, 3], 3) == []
-    assert _banned([1, 1], 0) == []
+    assert banned_ngram_tokens([1, 2, 3, 1], 2) == [2]  # "1 2" seen: after 1, 2 is banned
+    assert sorted(banned_ngram_tokens([1, 2, 1, 3, 1], 2)) == [2, 3]
+    assert banned_ngram_tokens([1, 2, 3, 1, 2], 3) == [3]
+    assert banned_ngram_tokens([1, 2, 3], 3) == []
+    assert banned_ngram_tokens([1, 1], 0) == []
 
 
 def test_greedy_never_repeats_a_trigram(tmp_path):

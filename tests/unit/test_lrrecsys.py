@@ -240,15 +240,14 @@ def test_scored_pair_prompt_shows_history_ratings_but_never_its_own(split_synthe
 def test_malformed_generations_are_recorded_and_reach_the_track(fitted_free, split_synthetic):
     from benchmark.tracks.explanation import ExplanationSettings, ExplanationTrack
 
-    fitted_tiny = fitted_free
-    assert fitted_tiny.fit_info()["decoding"]["labels"] == "free"
-    bad = fitted_tiny.fit_info()["malformed_fit"]
+    assert fitted_free.fit_info()["decoding"]["labels"] == "free"
+    bad = fitted_free.fit_info()["malformed_fit"]
     assert bad["pairs"] == 300 + min(100, len(split_synthetic.valid))
     assert bad["malformed"] > 0 and bad["rate"] == bad["malformed"] / bad["pairs"]
-    halves = fitted_tiny.explain_contrastive(np.array([0, 1]), np.array([3, 4]))
+    halves = fitted_free.explain_contrastive(np.array([0, 1]), np.array([3, 4]))
     assert all(isinstance(h, ContrastivePair) for h in halves)
     track = ExplanationTrack(ExplanationSettings(max_pairs=6, fidelity_candidates=5), None)
-    result = track.evaluate(fitted_tiny, split_synthetic, None, 0)
+    result = track.evaluate(fitted_free, split_synthetic, None, 0)
     samples = result.samples
     assert len(samples) == 6
     flagged = [s for s in samples if s["malformed"]]
@@ -258,7 +257,7 @@ def test_malformed_generations_are_recorded_and_reach_the_track(fitted_free, spl
     assert rows["malformed_rate"] == pytest.approx(len(flagged) / len(samples))
     assert "rouge_l_for" in rows and "rouge_l_against" in rows
     # explain() gives the "for" half, or the raw text of a malformed pair
-    texts = fitted_tiny.explain(np.array([0, 1]), np.array([3, 4]))
+    texts = fitted_free.explain(np.array([0, 1]), np.array([3, 4]))
     assert texts == [h.raw if h.malformed else h.for_text for h in halves]
 
 
